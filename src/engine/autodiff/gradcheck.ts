@@ -1,0 +1,100 @@
+/**
+ * Numerical gradient checker: compares the directional derivative from the gradient graph with
+ * central differences of the forward graph, <v, f(x + eps u) - f(x - eps u)> / (2 eps), for random
+ * cotangents v and directions u (every rule passes it; see rules.test.ts).
+ */
+import { Graph, cloneGraph } from '../onnx/ir';
+import { DType, Tensor } from '../onnx/tensor';
+import { GraphSession, HostTensor } from '../runtime/session';
+import { Rng } from '../testing/random';
+import { buildGradientGraph, cotangentName, gradientName } from './vjp';
+
+export interface GradCheckOptions {
+  /** Inputs and/or initializers to check. */
+  wrt: string[];
+  /** Values for the graph inputs. */
+  feeds: Record<string, HostTensor>;
+  eps?: number;
+  /** Random directions per checked tensor (default 2). */
+  directions?: number;
+  seed?: number;
+  /** Also check one direction spanning all wrt tensors together (default true). */
+  joint?: boolean;
+}
+
+export interface GradCheckResult {
+  wrt: string;
+  analytic: number;
+  numeric: number;
+  relError: number;
+}
+
+/** Turn initializers into graph inputs so they can be perturbed; returns their values as feeds. */
+export function promoteInitializers(g: Graph, names: string[]): { graph: Graph; feeds: Record<string, HostTensor> } {
+  const graph = cloneGraph(g);
+  const feeds: Record<string, HostTensor> = {};
+  for (const n of names) {
+    const t: Tensor | undefined = graph.initializers.get(n);
+    if (!t) continue;
+    graph.initializers.delete(n);
+    graph.inputs.push({ name: n, dtype: t.dtype, shape: [...t.dims] });
+    feeds[n] = { data: Float32Array.from(t.data as Float32Array), dims: [...t.dims] };
+  }
+  return { graph, feeds };
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+export async function gradCheck(forward: Graph, opts: GradCheckOptions): Promise<GradCheckResult[]> {
+  const eps = opts.eps ?? 1e-3;
+  const rng = new Rng(opts.seed ?? 7);
+  const { graph, feeds: weightFeeds } = promoteInitializers(forward, opts.wrt);
+  const feeds: Record<string, HostTensor> = { ...opts.feeds, ...weightFeeds };
+  const fwd = await GraphSession.create(graph);
+  const { graph: gg } = buildGradientGraph(graph, { wrt: opts.wrt, keepForwardOutputs: false });
+  const grad = await GraphSession.create(gg);
+  try {
+    const base = await fwd.run(feeds);
+    const outs = graph.outputs.map((o) => o.name).filter((o) => graph.outputs.find((x) => x.name === o)!.dtype === DType.FLOAT);
+    const cot: Record<string, HostTensor> = {};
+    for (const o of outs) cot[cotangentName(o)] = { data: rng.normals(base[o].data.length), dims: base[o].dims };
+    const grads = await grad.run({ ...feeds, ...cot });
+    const objective = async (f: Record<string, HostTensor>) => {
+      const r = await fwd.run(f);
+      return outs.reduce((s, o) => s + dot(r[o].data as Float32Array, cot[cotangentName(o)].data as Float32Array), 0);
+    };
+    const check = async (label: string, names: string[]): Promise<GradCheckResult> => {
+      const dirs: Record<string, Float32Array> = {};
+      let analytic = 0;
+      for (const n of names) {
+        const x = feeds[n].data as Float32Array;
+        dirs[n] = rng.normals(x.length);
+        analytic += dot(grads[gradientName(n)].data as Float32Array, dirs[n]);
+      }
+      const shifted = (sign: number) => {
+        const f = { ...feeds };
+        for (const n of names) {
+          const x = feeds[n].data as Float32Array;
+          const y = new Float32Array(x.length);
+          for (let i = 0; i < x.length; i++) y[i] = x[i] + sign * eps * dirs[n][i];
+          f[n] = { data: y, dims: feeds[n].dims };
+        }
+        return f;
+      };
+      const numeric = ((await objective(shifted(1))) - (await objective(shifted(-1)))) / (2 * eps);
+      const relError = Math.abs(analytic - numeric) / Math.max(Math.abs(analytic), Math.abs(numeric), 1e-6);
+      return { wrt: label, analytic, numeric, relError };
+    };
+    const results: GradCheckResult[] = [];
+    for (const w of opts.wrt) for (let d = 0; d < (opts.directions ?? 2); d++) results.push(await check(w, [w]));
+    if ((opts.joint ?? true) && opts.wrt.length > 1) results.push(await check('(all)', opts.wrt));
+    return results;
+  } finally {
+    await fwd.release();
+    await grad.release();
+  }
+}

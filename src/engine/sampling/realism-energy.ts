@@ -1,0 +1,33 @@
+/**
+ * The realism expert's energy between DSE features (DESIGN.md section 3, step 4; official
+ * functions/denoising.py `cosine_similarity` / `mse`), as graph ops so its gradient can be taken
+ * through the DSE network by the autodiff.
+ */
+import { GraphBuilder } from '../onnx/builder';
+
+export type RealismEnergyKind = 'cosine' | 'neg_l2';
+
+/** F.normalize(t, dim=1, eps=1e-10): each position's C-vector over max(its L2 norm, 1e-10). */
+function normalizeChannels(b: GraphBuilder, f: string): string {
+  const norm = b.sqrt(b.reduceSum(b.mul(f, f), [1], true));
+  return b.div(f, b.op('Max', [norm, b.scalar(1e-10)]));
+}
+
+/**
+ * Per-sample energy [N] for features [N, C, H, W].
+ * cosine: sum over C of normalised products, averaged over H*W.
+ * neg_l2: -sum over C, H, W of (F(y) - F(xt))^2.
+ */
+export function realismEnergy(b: GraphBuilder, fy: string, fxt: string, kind: RealismEnergyKind): string {
+  switch (kind) {
+    case 'cosine': {
+      const corr = b.mul(normalizeChannels(b, fy), normalizeChannels(b, fxt));
+      const perPos = b.reduceSum(corr, [1], false); // [N, H, W]
+      return b.reduceMean(perPos, [1, 2], false);
+    }
+    case 'neg_l2': {
+      const d = b.sub(fy, fxt);
+      return b.neg(b.reduceSum(b.mul(d, d), [1, 2, 3], false));
+    }
+  }
+}
