@@ -7,7 +7,7 @@ import { DType, floatTensor } from '../onnx/tensor';
 import { Dim } from '../onnx/dims';
 import { HostTensor } from '../runtime/session';
 import { Rng } from '../testing/random';
-import { gradCheck } from './gradcheck';
+import { gradCheck, gradCheckPasses } from './gradcheck';
 
 interface Case {
   name: string;
@@ -92,6 +92,6 @@ describe('gradient rules pass the numerical checker', () => {
     (Array.isArray(outs) ? outs : [outs]).forEach((o, i) => b.output(o, `y${i}`));
     const wrt = [...Object.keys(c.inputs), ...Object.keys(c.weights ?? {}).map((k) => names[k])];
     const res = await gradCheck(b.graph, { wrt, feeds, eps: c.eps ?? 1e-2, directions: 2 });
-    for (const r of res) expect({ wrt: r.wrt, ok: r.relError <= (c.tol ?? 2e-3), r }).toMatchObject({ wrt: r.wrt, ok: true });
+    for (const r of res) expect({ wrt: r.wrt, ok: gradCheckPasses(r, c.tol ?? 2e-3, 1e-5), r }).toMatchObject({ wrt: r.wrt, ok: true });
   });
 });

@@ -81,6 +81,22 @@ export class GraphBuilder {
     return name;
   }
 
+  /** The tensor behind an initializer or a Constant node's output, if `name` is one. */
+  constantTensor(name: string): Tensor | undefined {
+    const init = this.graph.initializers.get(name);
+    if (init) return init;
+    const node = this.graph.nodes.find((n) => n.opType === 'Constant' && n.outputs[0] === name);
+    return node?.attrs.value?.type === 'tensor' ? node.attrs.value.value : undefined;
+  }
+
+  /** Whether `name` is a constant whose every element equals `v`. */
+  isConstantFill(name: string, v: number): boolean {
+    const t = this.constantTensor(name);
+    if (!t) return false;
+    for (let i = 0; i < t.data.length; i++) if (Number(t.data[i]) !== v) return false;
+    return true;
+  }
+
   has(name: string): boolean {
     return this.facts.has(name);
   }

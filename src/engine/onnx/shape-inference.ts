@@ -126,7 +126,7 @@ const UNARY_SAME = new Set([
   'Sigmoid', 'Relu', 'Neg', 'Exp', 'Log', 'Sqrt', 'Abs', 'Tanh', 'Sin', 'Cos', 'Erf', 'Reciprocal', 'Identity',
   'Softmax', 'LogSoftmax', 'LeakyRelu', 'Elu', 'Clip', 'Floor', 'Ceil', 'Round', 'Sign', 'InstanceNormalization',
   'GroupNormalization', 'BatchNormalization', 'Softplus', 'HardSigmoid', 'Gelu', 'Not', 'IsNaN', 'CumSum',
-  'ScatterElements', 'ScatterND', 'Trilu', 'Dropout',
+  'ScatterElements', 'ScatterND', 'Trilu', 'Dropout', 'Hardmax',
 ]);
 const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean', 'Mod', 'PRelu']);
 const COMPARE = new Set(['Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'And', 'Or', 'Xor']);
@@ -444,8 +444,9 @@ export function inferNode(
     let outC: Dim;
     if (op === 'Conv' || op === 'ConvTranspose') {
       const w = shapeOf(1);
-      if (!w || !w.every(isStatic)) fail(node, 'weight shape must be static');
+      if (!w) fail(node, 'weight rank must be known');
       kernel = getInts(node, 'kernel_shape') ?? (w.slice(2) as number[]);
+      if (!kernel.every(isStatic)) fail(node, 'kernel size must be static');
       outC = op === 'Conv' ? w[0] : dimMul(w[1], getInt(node, 'group', 1));
     } else {
       kernel = getInts(node, 'kernel_shape')!;

@@ -13,6 +13,8 @@ export interface SessionOptions {
   providers?: ExecutionProvider[];
   /** Intra-op threads; default: onnxruntime's own choice (all cores). */
   intraOpThreads?: number;
+  /** onnxruntime graph optimisation level. Default 'all'. */
+  optimization?: 'disabled' | 'basic' | 'extended' | 'all';
 }
 
 export interface HostTensor {
@@ -27,7 +29,7 @@ export class GraphSession {
     const bytes = encodeModel(graph);
     const options: ort.InferenceSession.SessionOptions = {
       executionProviders: opts.providers ?? ['cpu'],
-      graphOptimizationLevel: 'all',
+      graphOptimizationLevel: opts.optimization ?? (process.env.EGSDE_ORT_OPT as SessionOptions['optimization']) ?? 'all',
     };
     if (opts.intraOpThreads !== undefined) options.intraOpNumThreads = opts.intraOpThreads;
     const session = await ort.InferenceSession.create(bytes, options);

@@ -56,6 +56,30 @@ function transposedWindow(b: GraphBuilder, node: Node, dy: string, w: string, wi
   });
 }
 
+/**
+ * dX of a stride-1 Conv as a plain Conv of dY with the flipped, channel-transposed kernel (pads
+ * d(k-1) - p). onnxruntime's CPU Conv is several times faster than its ConvTranspose; the kernel
+ * transform acts on an initializer, so session constant folding precomputes it.
+ */
+function stride1InputGrad(b: GraphBuilder, dy: string, w: string, ws: number[], win: Window, group: number): string | null {
+  const sp = win.kernel.length;
+  if (win.strides.some((s) => s !== 1)) return null;
+  const reach = win.kernel.map((k, i) => win.dilations[i] * (k - 1));
+  const pads = win.pads.map((p, i) => reach[i % sp] - p);
+  if (pads.some((p) => p < 0)) return null;
+  const spAxes = Array.from({ length: sp }, (_, i) => i + 2);
+  const co = ws[0] / group;
+  const ci = ws[1];
+  let wt: string;
+  if (group === 1) wt = b.transpose(w, [1, 0, ...spAxes]);
+  else {
+    const grouped = b.reshape(w, [group, co, ci, ...win.kernel]);
+    wt = b.reshape(b.transpose(grouped, [0, 2, 1, ...spAxes.map((a) => a + 1)]), [group * ci, co, ...win.kernel]);
+  }
+  const flipped = b.slice(wt, spAxes.map(() => -1), spAxes.map(() => -(2 ** 62)), spAxes, spAxes.map(() => -1));
+  return b.conv(dy, flipped, undefined, { pads, dilations: win.dilations, group });
+}
+
 /** dW of Conv as a convolution of the input with the output gradient (batch as the channel). */
 function convWeightGrad(ctx: GradContext, win: Window, group: number): string {
   const { b, node } = ctx;
@@ -98,7 +122,7 @@ export const convRules: RuleFamily = {
     const group = getInt(node, 'group', 1);
     const dy = ctx.gradOutput(0)!;
     const dx = needsGrad(0)
-      ? transposedWindow(b, node, dy, w, win, staticSpatial(node, ctx.shape(ctx.input(0)), 'input'), staticSpatial(node, ctx.shape(dy), 'output'), group)
+      ? stride1InputGrad(b, dy, w, ws as number[], win, group) ?? transposedWindow(b, node, dy, w, win, staticSpatial(node, ctx.shape(ctx.input(0)), 'input'), staticSpatial(node, ctx.shape(dy), 'output'), group)
       : null;
     const dw = needsGrad(1) ? convWeightGrad(ctx, win, group) : null;
     const db = node.inputs[2] && needsGrad(2) ? b.reduceSum(dy, [0, ...ws.slice(2).map((_, i) => i + 2)], false) : null;

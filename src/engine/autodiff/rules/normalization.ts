@@ -32,9 +32,14 @@ export const normalizationRules: RuleFamily = {
     const r = ctx.rank(x);
     const axes = range(2, r);
     const dy = ctx.gradOutput(0)!;
-    const { xhat, rstd } = normalized(b, x, axes, getFloat(node, 'epsilon', 1e-5));
-    const scaleB = b.unsqueeze(ctx.input(1), range(1, r - 1)); // [C, 1, ...]
-    const dx = needsGrad(0) ? inputGrad(b, b.mul(dy, scaleB), xhat, rstd, axes) : null;
+    const eps = getFloat(node, 'epsilon', 1e-5);
+    // torch exports GroupNorm as InstanceNormalization with constant unit scale and zero bias
+    // (the affine follows as Mul/Add): then the output is xhat itself and only rstd is recomputed.
+    const unitScale = b.isConstantFill(ctx.input(1), 1);
+    const plain = unitScale && b.isConstantFill(ctx.input(2), 0);
+    const { xhat, rstd } = plain ? { xhat: ctx.output(0), rstd: normalized(b, x, axes, eps).rstd } : normalized(b, x, axes, eps);
+    const g = unitScale ? dy : b.mul(dy, b.unsqueeze(ctx.input(1), range(1, r - 1))); // scale as [C, 1, ...]
+    const dx = needsGrad(0) ? inputGrad(b, g, xhat, rstd, axes) : null;
     const dScale = needsGrad(1) ? b.reduceSum(b.mul(dy, xhat), [0, ...axes], false) : null;
     const dBias = needsGrad(2) ? b.reduceSum(dy, [0, ...axes], false) : null;
     return [dx, dScale, dBias];
