@@ -22,6 +22,10 @@ export interface GradContext {
   gradOutputOrZeros(i: number): string;
   /** Whether input i needs a gradient. */
   needsGrad(i: number): boolean;
+  /** The forward node producing `name`, if any. */
+  producer(name: string): Node | undefined;
+  /** How many forward nodes read `name` (graph outputs count as readers). */
+  readers(name: string): number;
   shape(name: string): Dim[];
   rank(name: string): number;
 }

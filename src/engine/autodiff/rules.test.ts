@@ -30,6 +30,8 @@ const cases: Case[] = [
   { name: 'Pow', inputs: { a: [2, 3], e: [3] }, range: { a: [0.5, 2], e: [0.5, 2] }, build: (b, x) => b.pow(x.a, x.e) },
   { name: 'Neg Exp Log Sqrt Reciprocal', inputs: { a: [5, 3] }, range: { a: [0.5, 2] }, build: (b, x) => b.add(b.add(b.neg(b.exp(x.a)), b.log(x.a)), b.add(b.sqrt(x.a), b.reciprocal(x.a))) },
   { name: 'Sigmoid Tanh Sin Cos Erf', inputs: { a: [4, 4] }, build: (b, x) => b.add(b.add(b.sigmoid(x.a), b.tanh(x.a)), b.add(b.sin(x.a), b.add(b.cos(x.a), b.op('Erf', [x.a])))) },
+  { name: 'SiLU x*sigmoid(x) (fused rule)', inputs: { a: [2, 8] }, build: (b, x) => b.silu(x.a) },
+  { name: 'x*sigmoid(x) with the sigmoid reused', inputs: { a: [2, 8] }, build: (b, x) => { const s = b.sigmoid(x.a); return b.add(b.mul(s, x.a), s); } },
   { name: 'Relu LeakyRelu Abs', inputs: { a: [50] }, range: { a: [0.1, 2] }, build: (b, x) => b.add(b.relu(b.neg(x.a)), b.add(b.op('LeakyRelu', [b.neg(x.a)], { alpha: 0.2 }), b.op('Abs', [b.neg(x.a)]))) },
   { name: 'Softplus Identity Cast', inputs: { a: [3, 5] }, build: (b, x) => b.cast(b.identity(b.op('Softplus', [x.a])), DType.FLOAT) },
   { name: 'Where Max Min', inputs: { a: [3, 4], c: [3, 4] }, build: (b, x) => b.add(b.where(b.op('Greater', [x.c, b.scalar(0)]), x.a, b.mul(x.a, x.c)), b.add(b.op('Max', [x.a, x.c]), b.op('Min', [x.a, b.scale(x.c, 0.5)]))) },

@@ -6,6 +6,7 @@
  */
 import { EngineError } from '../errors';
 import { GraphBuilder } from '../onnx/builder';
+import { pruneGraph } from '../onnx/prune';
 import { Graph, Node, cloneGraph } from '../onnx/ir';
 import { Dim, dimEq, isStatic } from '../onnx/dims';
 import { DType, isFloatType } from '../onnx/tensor';
@@ -79,6 +80,14 @@ export function appendGradients(b: GraphBuilder, seeds: Map<string, string>, wrt
     if (!n.outputs.some((o) => useful.has(o))) continue;
     for (const i of n.inputs) if (i && active.has(i)) useful.add(i);
   }
+  const producerOf = new Map<string, Node>();
+  const readerCount = new Map<string, number>();
+  for (const n of forwardNodes) {
+    for (const o of n.outputs) if (o) producerOf.set(o, n);
+    for (const i of n.inputs) if (i) readerCount.set(i, (readerCount.get(i) ?? 0) + 1);
+  }
+  for (const o of g.outputs) readerCount.set(o.name, (readerCount.get(o.name) ?? 0) + 1);
+  const graphInfo = { producer: (n: string) => producerOf.get(n), readers: (n: string) => readerCount.get(n) ?? 0 };
   // 3. Reverse sweep.
   const pending = new Map<string, string[]>();
   const push = (name: string, grad: string) => {
@@ -102,7 +111,7 @@ export function appendGradients(b: GraphBuilder, seeds: Map<string, string>, wrt
       if (!rule) {
         throw new EngineError('engine/unsupported_op', `no gradient rule for op ${node.opType} (node ${node.name})`, { op: node.opType, node: node.name });
       }
-      const ctx = makeContext(b, node, finalGrad, (i) => !!node.inputs[i] && useful.has(node.inputs[i]));
+      const ctx = makeContext(b, node, finalGrad, (i) => !!node.inputs[i] && useful.has(node.inputs[i]), graphInfo);
       const grads = b.scope(node.name.replace(/^\//, '').replace(/[^A-Za-z0-9_.\-/]/g, '_'), () => rule(ctx));
       node.inputs.forEach((inp, i) => {
         const gi = grads[i];
@@ -116,8 +125,15 @@ export function appendGradients(b: GraphBuilder, seeds: Map<string, string>, wrt
   return result;
 }
 
-function makeContext(b: GraphBuilder, node: Node, gradOf: (name: string) => string | null, needs: (i: number) => boolean): GradContext {
+function makeContext(
+  b: GraphBuilder,
+  node: Node,
+  gradOf: (name: string) => string | null,
+  needs: (i: number) => boolean,
+  info: { producer: (n: string) => Node | undefined; readers: (n: string) => number },
+): GradContext {
   return {
+    ...info,
     b,
     node,
     input: (i) => node.inputs[i],
@@ -170,5 +186,6 @@ export function buildGradientGraph(forward: Graph, opts: GradientGraphOptions): 
   if (opts.keepForwardOutputs === false) graph.outputs = [];
   const gradientOutputs = new Map<string, string>();
   for (const [w, gname] of grads) gradientOutputs.set(w, b.output(gname, gradientName(w)));
+  pruneGraph(graph);
   return { graph, cotangentInputs: seeds, gradientOutputs };
 }

@@ -7,14 +7,36 @@ import { GradContext, RuleFamily } from '../rule';
 
 const same = (ctx: GradContext) => [ctx.gradOutput(0)];
 
+/**
+ * If this Mul is x * Sigmoid(x) and the sigmoid feeds nothing else, the index of x; else null.
+ */
+function siluOperand(ctx: GradContext): number | null {
+  for (const k of [0, 1]) {
+    const s = ctx.input(1 - k);
+    const p = ctx.producer(s);
+    if (p?.opType === 'Sigmoid' && p.inputs[0] === ctx.input(k) && ctx.readers(s) === 1) return k;
+  }
+  return null;
+}
+
 export const elementwiseRules: RuleFamily = {
   Identity: same,
   Dropout: same, // inference mode: identity
   Add: (ctx) => [ctx.gradOutput(0), ctx.gradOutput(0)],
   Sum: (ctx) => ctx.node.inputs.map(() => ctx.gradOutput(0)),
   Sub: ({ b, gradOutput, needsGrad }) => [gradOutput(0), needsGrad(1) ? b.neg(gradOutput(0)!) : null],
-  Mul: ({ b, input, gradOutput, needsGrad }) => {
+  Mul: (ctx) => {
+    const { b, input, gradOutput, needsGrad } = ctx;
     const dy = gradOutput(0)!;
+    const silu = siluOperand(ctx);
+    if (silu !== null) {
+      // y = x sigmoid(x) (SiLU): dx = dy * s * (1 + x (1 - s)), with s recomputed here so the
+      // forward sigmoid stays private to the Mul and onnxruntime can fuse the pair.
+      const x = input(silu);
+      const s = b.sigmoid(x);
+      const dx = b.mul(dy, b.mul(s, b.add(b.scalar(1), b.mul(x, b.sub(b.scalar(1), s)))));
+      return silu === 0 ? [dx, null] : [null, dx];
+    }
     return [needsGrad(0) ? b.mul(dy, input(1)) : null, needsGrad(1) ? b.mul(dy, input(0)) : null];
   },
   // y = a / b: da = dy / b, db = -dy * y / b
@@ -67,7 +89,10 @@ export const elementwiseRules: RuleFamily = {
     const x = input(0);
     return [b.mul(gradOutput(0)!, b.scale(b.exp(b.neg(b.mul(x, x))), 2 / Math.sqrt(Math.PI)))];
   },
-  Cast: ({ b, input, gradOutput }) => [b.cast(gradOutput(0)!, b.dtype(input(0)))],
+  Cast: ({ b, input, gradOutput }) => {
+    const dy = gradOutput(0)!;
+    return [b.dtype(dy) === b.dtype(input(0)) ? dy : b.cast(dy, b.dtype(input(0)))];
+  },
   // Where(c, a, b): gradient goes to the chosen branch
   Where: ({ b, input, gradOutput, needsGrad }) => {
     const dy = gradOutput(0)!;

@@ -9,11 +9,15 @@ import { getFloat, getInt } from '../../onnx/ir';
 import { GraphBuilder } from '../../onnx/builder';
 import { GradContext, RuleFamily } from '../rule';
 
-function normalized(b: GraphBuilder, x: string, axes: number[], eps: number): { xhat: string; rstd: string } {
+function centeredStats(b: GraphBuilder, x: string, axes: number[], eps: number): { xc: string; rstd: string } {
   const mean = b.reduceMean(x, axes, true);
   const xc = b.sub(x, mean);
   const variance = b.reduceMean(b.mul(xc, xc), axes, true);
-  const rstd = b.reciprocal(b.sqrt(b.add(variance, b.scalar(eps))));
+  return { xc, rstd: b.reciprocal(b.sqrt(b.add(variance, b.scalar(eps)))) };
+}
+
+function normalized(b: GraphBuilder, x: string, axes: number[], eps: number): { xhat: string; rstd: string } {
+  const { xc, rstd } = centeredStats(b, x, axes, eps);
   return { xhat: b.mul(xc, rstd), rstd };
 }
 
@@ -37,7 +41,7 @@ export const normalizationRules: RuleFamily = {
     // (the affine follows as Mul/Add): then the output is xhat itself and only rstd is recomputed.
     const unitScale = b.isConstantFill(ctx.input(1), 1);
     const plain = unitScale && b.isConstantFill(ctx.input(2), 0);
-    const { xhat, rstd } = plain ? { xhat: ctx.output(0), rstd: normalized(b, x, axes, eps).rstd } : normalized(b, x, axes, eps);
+    const { xhat, rstd } = plain ? { xhat: ctx.output(0), rstd: centeredStats(b, x, axes, eps).rstd } : normalized(b, x, axes, eps);
     const g = unitScale ? dy : b.mul(dy, b.unsqueeze(ctx.input(1), range(1, r - 1))); // scale as [C, 1, ...]
     const dx = needsGrad(0) ? inputGrad(b, g, xhat, rstd, axes) : null;
     const dScale = needsGrad(1) ? b.reduceSum(b.mul(dy, xhat), [0, ...axes], false) : null;
