@@ -14,17 +14,23 @@ function normalizeChannels(b: GraphBuilder, f: string): string {
 }
 
 /**
+ * Official `cosine_similarity(X, Y)`: per position, the normalised C-vectors' dot product,
+ * averaged over H*W; [N].
+ */
+export function cosineEnergy(b: GraphBuilder, a: string, c: string): string {
+  const corr = b.mul(normalizeChannels(b, a), normalizeChannels(b, c));
+  return b.reduceMean(b.reduceSum(corr, [1], false), [1, 2], false);
+}
+
+/**
  * Per-sample energy [N] for features [N, C, H, W].
  * cosine: sum over C of normalised products, averaged over H*W.
  * neg_l2: -sum over C, H, W of (F(y) - F(xt))^2.
  */
 export function realismEnergy(b: GraphBuilder, fy: string, fxt: string, kind: RealismEnergyKind): string {
   switch (kind) {
-    case 'cosine': {
-      const corr = b.mul(normalizeChannels(b, fy), normalizeChannels(b, fxt));
-      const perPos = b.reduceSum(corr, [1], false); // [N, H, W]
-      return b.reduceMean(perPos, [1, 2], false);
-    }
+    case 'cosine':
+      return cosineEnergy(b, fy, fxt);
     case 'neg_l2': {
       const d = b.sub(fy, fxt);
       return b.neg(b.reduceSum(b.mul(d, d), [1, 2, 3], false));
