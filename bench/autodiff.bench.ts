@@ -9,7 +9,7 @@ import * as path from 'path';
 import { decodeModel } from '../src/engine/onnx/model-io';
 import { buildGradientGraph, cotangentName } from '../src/engine/autodiff/vjp';
 import { GraphSession, HostTensor } from '../src/engine/runtime/session';
-import { Rng } from '../src/engine/testing/random';
+import { Rng } from '../src/engine/sampling/random';
 
 const FIXTURES = path.join(__dirname, '..', 'test', 'fixtures', 'egsde-tiny');
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 15);

@@ -7,6 +7,20 @@ export const ENGINE_ERROR_CODES = [
   'engine/invalid_graph',
   'engine/shape_mismatch',
   'engine/not_differentiable',
+  'pack/invalid',
+  'pack/not_found',
+  /** a request the engine cannot take: wrong image size, parameter out of range */
+  'engine/invalid_input',
+  /** the model failed while stepping a run */
+  'engine/model_error',
+  /** the sample became NaN or infinite */
+  'engine/numerical_error',
+  /** the run was cancelled */
+  'engine/cancelled',
+  /** the engine was closed before the run finished */
+  'engine/closed',
+  /** no requested execution provider could be started */
+  'engine/provider_unavailable',
 ] as const;
 
 export type EngineErrorCode = (typeof ENGINE_ERROR_CODES)[number];

@@ -8,7 +8,7 @@
 import { Graph, cloneGraph } from '../onnx/ir';
 import { DType, Tensor } from '../onnx/tensor';
 import { GraphSession, HostTensor } from '../runtime/session';
-import { Rng } from '../testing/random';
+import { Rng } from '../sampling/random';
 import { buildGradientGraph, cotangentName, gradientName } from './vjp';
 
 export interface GradCheckOptions {

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { decodeModel } from '../onnx/model-io';
 import { isFloatType } from '../onnx/tensor';
-import { Rng } from '../testing/random';
+import { Rng } from '../sampling/random';
 import { goldenDir } from '../testing/goldens';
 import { gradCheck, gradCheckPasses } from './gradcheck';
 

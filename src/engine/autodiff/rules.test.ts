@@ -6,7 +6,7 @@ import { GraphBuilder } from '../onnx/builder';
 import { DType, floatTensor } from '../onnx/tensor';
 import { Dim } from '../onnx/dims';
 import { HostTensor } from '../runtime/session';
-import { Rng } from '../testing/random';
+import { Rng } from '../sampling/random';
 import { gradCheck, gradCheckPasses } from './gradcheck';
 
 interface Case {

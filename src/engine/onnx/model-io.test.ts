@@ -7,7 +7,7 @@ import { DType, floatTensor } from './tensor';
 import { inferShapes } from './shape-inference';
 import { GraphSession } from '../runtime/session';
 import { goldenDir } from '../testing/goldens';
-import { Rng } from '../testing/random';
+import { Rng } from '../sampling/random';
 
 const goldens = ['dse.onnx', 'score_adm.onnx', 'score_ddpm.onnx'];
 

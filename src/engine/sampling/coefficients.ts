@@ -34,7 +34,7 @@ export interface GuidanceWeights {
 }
 
 /** Coefficients of schedule entry k (timestep schedule.timesteps[k]). */
-export function stepCoefficients(schedule: Schedule, k: number, w: GuidanceWeights, out = new Float32Array(NUM_COEFS)): Float32Array {
+export function stepCoefficients(schedule: Schedule, k: number, w: GuidanceWeights, out: Float32Array = new Float32Array(NUM_COEFS)): Float32Array {
   const beta = schedule.betas[k];
   const abar = schedule.alphasCumprod[k];
   const abarPrev = schedule.alphasCumprodPrev[k];

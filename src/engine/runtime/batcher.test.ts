@@ -1,0 +1,136 @@
+/**
+ * Batching: runs at different timesteps stepped together give the results they give alone;
+ * cancelled runs leave at the next step boundary; a failing run is isolated.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { decodeModel } from '../onnx/model-io';
+import { goldenDir, loadGolden, relL2 } from '../testing/goldens';
+import { createSchedule } from '../sampling/schedule';
+import { RunState, RunSchedule } from '../sampling/run-state';
+import { SeededNoise } from '../sampling/noise';
+import { buildStepGraph } from '../sampling/step-graph';
+import { EngineError } from '../errors';
+import { GraphSession } from './session';
+import { StepExecutor } from './step-executor';
+import { Batcher, BatchedRun } from './batcher';
+
+const load = (f: string) => decodeModel(fs.readFileSync(path.join(goldenDir(), f)), f);
+const schedule = createSchedule();
+let executor: StepExecutor;
+
+beforeAll(async () => {
+  const score = load('score_adm.onnx');
+  const graph = buildStepGraph({
+    sampler: 'egsde',
+    score: { graph: score, input: 'x', timestep: 't', output: 'out', kind: 'adm-learned-sigma' },
+    dse: { graph: load('dse.onnx'), input: 'x', timestep: 't', output: 'features' },
+    imageSize: 64,
+    downN: 8,
+    s1: 'cosine',
+    s2: 'neg_l2',
+  });
+  executor = new StepExecutor(await GraphSession.create(graph), true);
+});
+afterAll(() => executor.release());
+
+const x0 = loadGolden('egsde_adm_x0');
+const image = (i: number) => x0.data.slice(i * 3 * 64 * 64, (i + 1) * 3 * 64 * 64);
+
+function makeRun(id: string, img: Float32Array, plan: RunSchedule, seed: number, log: string[]) {
+  const state = new RunState(img, [3, 64, 64], schedule, plan, { lambdaS: 500, lambdaI: 2 }, new SeededNoise(seed));
+  const r: BatchedRun & { result?: Float32Array; error?: EngineError; cancelled?: boolean; steps: number } = {
+    id,
+    key: 'k',
+    state,
+    steps: 0,
+    onStep: (rec) => {
+      r.steps = rec.step;
+      log.push(`${id}:${rec.t}`);
+    },
+    onDone: () => (r.result = state.output()),
+    onCancelled: () => (r.cancelled = true),
+    onError: (e) => (r.error = e),
+  };
+  return r;
+}
+
+async function drain(b: Batcher) {
+  while (await b.stepOnce());
+}
+
+test('runs at different timesteps stepped together match their solo results', async () => {
+  const planA: RunSchedule = { M: 8, steps: 8, repeats: 1 };
+  const planB: RunSchedule = { M: 6, steps: 4, repeats: 2 };
+  const solo = async (id: string, img: Float32Array, plan: RunSchedule, seed: number) => {
+    const b = new Batcher({ executorFor: async () => executor });
+    const r = makeRun(id, img, plan, seed, []);
+    b.admit(r);
+    await drain(b);
+    return r.result!;
+  };
+  const aSolo = await solo('a', image(0), planA, 11);
+  const bSolo = await solo('b', image(1), planB, 22);
+
+  const log: string[] = [];
+  const batcher = new Batcher({ executorFor: async () => executor });
+  const a = makeRun('a', image(0), planA, 11, log);
+  const b = makeRun('b', image(1), planB, 22, log);
+  batcher.admit(a);
+  await batcher.stepOnce();
+  await batcher.stepOnce();
+  batcher.admit(b); // joins at a step boundary, at its own timestep
+  await batcher.stepOnce();
+  expect(batcher.status().lastBatchSizes).toEqual([2]);
+  expect(log.slice(-2)).toEqual(['a:5', 'b:5']);
+  await drain(batcher);
+  expect(relL2(a.result!, aSolo)).toBeLessThan(1e-5);
+  expect(relL2(b.result!, bSolo)).toBeLessThan(1e-5);
+  expect(b.steps).toBe(8);
+});
+
+test('a cancelled run leaves at the next step boundary and the others go on', async () => {
+  const batcher = new Batcher({ executorFor: async () => executor });
+  const a = makeRun('a', image(0), { M: 5, steps: 5, repeats: 1 }, 1, []);
+  const b = makeRun('b', image(1), { M: 5, steps: 5, repeats: 1 }, 2, []);
+  batcher.admit(a);
+  batcher.admit(b);
+  await batcher.stepOnce();
+  expect(batcher.cancel('a')).toBe(true);
+  await drain(batcher);
+  expect(a.cancelled).toBe(true);
+  expect(a.steps).toBe(1);
+  expect(b.result).toBeDefined();
+  expect(batcher.cancel('nope')).toBe(false);
+});
+
+test('a run whose model fails is isolated from runs of other models', async () => {
+  const batcher = new Batcher({
+    executorFor: async (key) => {
+      if (key === 'broken') throw new EngineError('engine/invalid_model', 'broken.onnx: not a valid ONNX model');
+      return executor;
+    },
+  });
+  const good = makeRun('good', image(0), { M: 3, steps: 3, repeats: 1 }, 1, []);
+  const bad = { ...makeRun('bad', image(1), { M: 3, steps: 3, repeats: 1 }, 2, []), key: 'broken' };
+  let badError: EngineError | undefined;
+  bad.onError = (e) => (badError = e);
+  batcher.admit(good);
+  batcher.admit(bad);
+  await drain(batcher);
+  expect(badError?.code).toBe('engine/invalid_model');
+  expect(good.result).toBeDefined();
+});
+
+test('a run whose sample becomes non-finite fails alone inside a batch', async () => {
+  const batcher = new Batcher({ executorFor: async () => executor });
+  const good = makeRun('good', image(0), { M: 3, steps: 3, repeats: 1 }, 1, []);
+  const nan = image(1);
+  nan[5] = NaN;
+  const bad = makeRun('bad', nan, { M: 3, steps: 3, repeats: 1 }, 2, []);
+  batcher.admit(good);
+  batcher.admit(bad);
+  await drain(batcher);
+  expect(bad.error?.code).toBe('engine/numerical_error');
+  expect(good.result).toBeDefined();
+});

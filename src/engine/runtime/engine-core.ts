@@ -1,0 +1,257 @@
+/**
+ * The engine itself, on whichever thread hosts it (the embedded worker thread, or a scale-out
+ * worker process): packs, step graphs and sessions, the batcher and its loop, run events.
+ * onnxruntime's session.run blocks this thread while it runs.
+ */
+import * as fs from 'fs';
+import { randomUUID } from 'crypto';
+import { EngineError, isEngineError } from '../errors';
+import { Graph } from '../onnx/ir';
+import { decodeModel } from '../onnx/model-io';
+import { LoadedPack, discoverPacks, findPack } from '../packs';
+import { resolveParams } from '../params';
+import { createSchedule, Schedule } from '../sampling/schedule';
+import { RecordedNoise, SeededNoise } from '../sampling/noise';
+import { RunState } from '../sampling/run-state';
+import { buildStepGraph } from '../sampling/step-graph';
+import type { EngineStatus, PackInfo, RunEvent, RunParams, TranslateRequest } from '../types';
+import { Batcher } from './batcher';
+import { previewImage } from './preview';
+import { chooseProvider, EngineLog } from './providers';
+import { ExecutionProvider, GraphSession } from './session';
+import { StepExecutor } from './step-executor';
+
+export interface EngineOptions {
+  /** Directory whose subfolders are model packs. Required. */
+  modelsDir: string;
+  /** Let packs reference ONNX files elsewhere under `packsRoot` (default: modelsDir). Default false. */
+  allowSharedFiles?: boolean;
+  packsRoot?: string;
+  /** Execution providers in order of preference. Default ['cpu']. */
+  providers?: ExecutionProvider[];
+  /** Largest batch per session run. Default 8. */
+  maxBatch?: number;
+  /** onnxruntime intra-op threads. Default: onnxruntime's choice. */
+  intraOpThreads?: number;
+  /** Previews are downscaled to at most this many pixels a side. Default 64. */
+  previewSize?: number;
+}
+
+interface LiveRun {
+  id: string;
+  seq: number;
+  startedAt: number;
+  firstStepAt: number | null;
+  emit(e: RunEvent): void;
+}
+
+export class EngineCore {
+  private readonly batcher: Batcher;
+  private readonly executors = new Map<string, Promise<StepExecutor>>();
+  private readonly graphs = new Map<string, Graph>();
+  private readonly schedules = new Map<string, Schedule>();
+  private readonly runs = new Map<string, LiveRun>();
+  private wake: (() => void) | null = null;
+  private closed = false;
+  private readonly loopDone: Promise<void>;
+
+  private constructor(
+    private readonly opts: EngineOptions,
+    readonly provider: ExecutionProvider,
+    private readonly packList: LoadedPack[],
+    private readonly packErrors: EngineError[],
+    private readonly log: EngineLog,
+  ) {
+    this.batcher = new Batcher({ maxBatch: opts.maxBatch ?? 8, executorFor: (key) => this.executorFor(key) });
+    this.loopDone = this.loop();
+  }
+
+  static async create(opts: EngineOptions, log: EngineLog = () => {}): Promise<EngineCore> {
+    const provider = await chooseProvider(opts.providers ?? ['cpu'], log);
+    const { packs, errors } = await discoverPacks(opts.modelsDir, { root: opts.packsRoot, allowSharedFiles: opts.allowSharedFiles });
+    for (const e of errors) log('warn', `skipping a model pack: ${e.message}`, { code: e.code });
+    log('info', `model packs: ${packs.map((p) => p.manifest.name).join(', ') || '(none)'}`);
+    return new EngineCore(opts, provider, packs, errors, log);
+  }
+
+  packs(): PackInfo[] {
+    return this.packList.map(({ manifest: m }) => ({
+      name: m.name,
+      description: m.description,
+      sourceDomains: m.sourceDomains,
+      targetDomain: m.targetDomain,
+      imageSize: m.imageSize,
+      numTimesteps: m.schedule.numTimesteps,
+      defaults: { sampler: m.defaults.sampler, M: m.defaults.M, steps: m.defaults.steps, lambdaS: m.defaults.lambdaS, lambdaI: m.defaults.lambdaI, s1: m.defaults.s1, s2: m.defaults.s2, repeats: m.defaults.repeats, downN: m.defaults.downN },
+    }));
+  }
+
+  /**
+   * Validate a request and queue its run; events go to `emit` (steps, then exactly one of
+   * result | error | cancelled). Invalid requests throw before anything is queued.
+   */
+  start(req: TranslateRequest, emit: (e: RunEvent) => void): { runId: string; params: RunParams } {
+    if (this.closed) throw new EngineError('engine/closed', 'the engine is closed');
+    const pack = findPack(this.packList, req.pack);
+    const m = pack.manifest;
+    const params = resolveParams(m, req.params);
+    const S = m.imageSize;
+    if (!(req.image instanceof Float32Array) || req.image.length !== 3 * S * S) {
+      throw new EngineError('engine/invalid_input', `image: pack ${m.name} takes [3, ${S}, ${S}] (${3 * S * S} values), got ${req.image?.length ?? 0} values`, { field: 'image' });
+    }
+    const runId = req.runId ?? randomUUID();
+    if (this.runs.has(runId)) throw new EngineError('engine/invalid_input', `runId ${runId} is already running`, { field: 'runId' });
+    const noise = req.recordedNoise ? new RecordedNoise(req.recordedNoise.e, req.recordedNoise.z) : new SeededNoise(params.seed);
+    const state = new RunState(req.image, [3, S, S], this.scheduleOf(pack), { M: params.M, steps: params.steps, repeats: params.repeats }, { lambdaS: params.lambdaS, lambdaI: params.lambdaI }, noise);
+    const live: LiveRun = { id: runId, seq: 0, startedAt: Date.now(), firstStepAt: null, emit };
+    const finish = (e: RunEvent) => {
+      this.runs.delete(runId);
+      emit(e);
+    };
+    this.runs.set(runId, live);
+    const key = [m.name, params.sampler, params.s1, params.s2].join('|');
+    this.batcher.admit({
+      id: runId,
+      key,
+      state,
+      onStep: (rec, out) => {
+        live.firstStepAt ??= Date.now();
+        const wantPreview = params.previewEvery > 0 && (rec.step % params.previewEvery === 0 || rec.step === rec.totalSteps);
+        emit({
+          type: 'step',
+          runId,
+          seq: ++live.seq,
+          step: rec.step,
+          totalSteps: rec.totalSteps,
+          t: rec.t,
+          energies: out.energies,
+          preview: wantPreview ? previewImage(out.x0Pred, S, this.opts.previewSize ?? 64) : null,
+        });
+      },
+      onDone: () => {
+        const now = Date.now();
+        const first = live.firstStepAt ?? now;
+        finish({
+          type: 'result',
+          runId,
+          seq: ++live.seq,
+          image: state.output(),
+          size: S,
+          timings: { queuedMs: first - live.startedAt, runMs: now - first, steps: state.totalSteps, msPerStep: (now - first) / state.totalSteps },
+        });
+      },
+      onCancelled: () => finish({ type: 'cancelled', runId, seq: ++live.seq }),
+      onError: (err) => {
+        this.log('warn', `run ${runId} failed: ${err.message}`, { code: err.code });
+        finish({ type: 'error', runId, seq: ++live.seq, code: err.code, message: err.message });
+      },
+    });
+    this.wake?.();
+    return { runId, params };
+  }
+
+  cancel(runId: string): boolean {
+    const known = this.batcher.cancel(runId);
+    this.wake?.();
+    return known;
+  }
+
+  status(): EngineStatus {
+    const s = this.batcher.status();
+    return {
+      provider: this.provider,
+      activeRuns: s.activeRuns,
+      lastBatchSizes: s.lastBatchSizes,
+      stepsPerSecond: s.stepsPerSecond,
+      maxBatch: this.opts.maxBatch ?? 8,
+      packs: this.packList.map((p) => p.manifest.name),
+      packErrors: this.packErrors.map((e) => ({ code: e.code, message: e.message })),
+    };
+  }
+
+  /** Stop stepping; runs still going end with engine/closed. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.wake?.();
+    await this.loopDone;
+    for (const id of [...this.runs.keys()]) this.batcher.cancel(id);
+    for (const r of [...this.runs.values()]) {
+      this.runs.delete(r.id);
+      r.emit({ type: 'error', runId: r.id, seq: ++r.seq, code: 'engine/closed', message: 'the engine closed before the run finished' });
+    }
+    for (const e of this.executors.values()) await e.then((x) => x.release()).catch(() => {});
+  }
+
+  private scheduleOf(pack: LoadedPack): Schedule {
+    const m = pack.manifest;
+    let s = this.schedules.get(m.name);
+    if (!s) {
+      s = createSchedule({ betaSchedule: m.schedule.betaSchedule, betaStart: m.schedule.betaStart, betaEnd: m.schedule.betaEnd, numDiffusionTimesteps: m.schedule.numTimesteps, varType: m.schedule.varType });
+      this.schedules.set(m.name, s);
+    }
+    return s;
+  }
+
+  private loadGraph(file: string): Graph {
+    let g = this.graphs.get(file);
+    if (!g) {
+      g = decodeModel(fs.readFileSync(file), file);
+      this.graphs.set(file, g);
+    }
+    return g;
+  }
+
+  private executorFor(key: string): Promise<StepExecutor> {
+    let e = this.executors.get(key);
+    if (!e) {
+      e = this.buildExecutor(key);
+      this.executors.set(key, e);
+      // a failed build is retried by the next run rather than cached
+      e.catch(() => this.executors.delete(key));
+    }
+    return e;
+  }
+
+  private async buildExecutor(key: string): Promise<StepExecutor> {
+    const [name, sampler, s1, s2] = key.split('|') as [string, RunParams['sampler'], RunParams['s1'], RunParams['s2']];
+    const pack = findPack(this.packList, name);
+    const m = pack.manifest;
+    const t0 = Date.now();
+    const score = this.loadGraph(pack.scorePath);
+    const dse = sampler === 'egsde' ? this.loadGraph(pack.dsePath) : undefined;
+    let graph: Graph;
+    try {
+      graph = buildStepGraph({
+        sampler,
+        score: { graph: score, input: m.score.input, timestep: m.score.timestep, output: m.score.output ?? score.outputs[0].name, kind: m.score.kind },
+        dse: dse && { graph: dse, input: m.dse.input, timestep: m.dse.timestep, output: m.dse.featureOutput ?? dse.outputs[0].name },
+        imageSize: m.imageSize,
+        downN: m.defaults.downN,
+        s1,
+        s2,
+      });
+    } catch (e) {
+      if (isEngineError(e)) throw e;
+      throw new EngineError('engine/invalid_model', `pack ${name}: cannot build the ${sampler} step graph: ${(e as Error).message}`);
+    }
+    const session = await GraphSession.create(graph, { providers: [this.provider], intraOpThreads: this.opts.intraOpThreads }).catch((e: Error) => {
+      throw new EngineError('engine/invalid_model', `pack ${name}: onnxruntime rejected the ${sampler} step graph: ${e.message.split('\n')[0]}`);
+    });
+    this.log('info', `step graph ready: ${key} (${graph.nodes.length} nodes, ${Date.now() - t0} ms)`);
+    return new StepExecutor(session, sampler === 'egsde');
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.closed) {
+      if (this.batcher.idle) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = null;
+        continue;
+      }
+      await this.batcher.stepOnce();
+      // let start/cancel messages in between steps
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The engine's public types: requests, step states, results, status. Plain data only, so they
+ * cross the worker-thread boundary unchanged.
+ */
+import type { EngineErrorCode } from './errors';
+import type { SamplerKind, FaithfulnessEnergyKind } from './sampling/step-graph';
+import type { RealismEnergyKind } from './sampling/realism-energy';
+import type { ExecutionProvider } from './runtime/session';
+
+export type { SamplerKind, FaithfulnessEnergyKind, RealismEnergyKind, ExecutionProvider };
+
+/** Run parameters; every field defaults to the pack's `defaults` (seed: random). */
+export interface RunParams {
+  sampler: SamplerKind;
+  /** start time M, 1..T */
+  M: number;
+  /** steps per repeat, 1..M (fewer than M respaces the schedule; 1 only when M = 1) */
+  steps: number;
+  /** realism weight lambda_s >= 0 (EGSDE) */
+  lambdaS: number;
+  /** faithfulness weight lambda_i >= 0 (EGSDE) */
+  lambdaI: number;
+  s1: RealismEnergyKind;
+  s2: FaithfulnessEnergyKind;
+  /** 0 .. 2^32 - 1 */
+  seed: number;
+  /** repeats of the whole procedure (the official sample_step), 1..100 */
+  repeats: number;
+  /** a preview every N steps (and at the last); 0 turns previews off. Default 10. */
+  previewEvery: number;
+}
+
+export interface TranslateRequest {
+  /** caller-chosen id (the service uses its Run id); generated when absent */
+  runId?: string;
+  pack: string;
+  /** the source image, [3, S, S] float32 in [-1, 1], S the pack's imageSize */
+  image: Float32Array;
+  params?: Partial<RunParams>;
+  /** tests: recorded noise instead of the seeded generator */
+  recordedNoise?: { e: Float32Array[]; z: Float32Array[] };
+}
+
+/** An 8-bit RGB image, row-major, 3 bytes per pixel. */
+export interface RgbImage {
+  width: number;
+  height: number;
+  rgb: Uint8Array;
+}
+
+export interface StepState {
+  type: 'step';
+  runId: string;
+  seq: number;
+  /** 1-based, over all repeats */
+  step: number;
+  totalSteps: number;
+  /** the timestep index the models saw */
+  t: number;
+  /** EGSDE only; null for SDEdit and ILVR */
+  energies: { realism: number; faithfulness: number } | null;
+  /** downscaled predicted clean image, every `previewEvery` steps */
+  preview: RgbImage | null;
+}
+
+export interface RunTimings {
+  /** from start() until the first step began */
+  queuedMs: number;
+  /** from the first step until the result */
+  runMs: number;
+  steps: number;
+  msPerStep: number;
+}
+
+export interface RunResult {
+  type: 'result';
+  runId: string;
+  seq: number;
+  /** [3, S, S] float32 in [0, 1]: clamp((y + 1) / 2, 0, 1) */
+  image: Float32Array;
+  size: number;
+  timings: RunTimings;
+}
+
+export interface RunFailed {
+  type: 'error';
+  runId: string;
+  seq: number;
+  code: EngineErrorCode;
+  message: string;
+}
+
+export interface RunCancelled {
+  type: 'cancelled';
+  runId: string;
+  seq: number;
+}
+
+export type RunEvent = StepState | RunResult | RunFailed | RunCancelled;
+
+export interface PackInfo {
+  name: string;
+  description?: string;
+  sourceDomains: string[];
+  targetDomain: string;
+  imageSize: number;
+  numTimesteps: number;
+  defaults: Omit<RunParams, 'seed' | 'previewEvery'> & { downN: number };
+}
+
+export interface EngineStatus {
+  provider: ExecutionProvider;
+  activeRuns: number;
+  lastBatchSizes: number[];
+  stepsPerSecond: number;
+  maxBatch: number;
+  packs: string[];
+  /** packs that failed to load, with their errors */
+  packErrors: { code: EngineErrorCode; message: string }[];
+}
