@@ -49,6 +49,7 @@ describe.each([
       energy: relL2(out.energy.data as Float32Array, loadGolden(c.energy as string).data),
       grad: relL2(out[gradientName('y')].data as Float32Array, loadGolden(c.grad as string).data),
     };
+    console.log(`${caseName}: ${JSON.stringify(Object.fromEntries(Object.entries(errs).map(([k, v]) => [k, v.toExponential(2)])))}`);
     expect(errs.features).toBeLessThanOrEqual(1e-4);
     expect(errs.energy).toBeLessThanOrEqual(1e-4);
     expect(errs.grad).toBeLessThanOrEqual(1e-4);

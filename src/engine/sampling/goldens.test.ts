@@ -73,6 +73,7 @@ describe.each(['egsde_adm', 'sdedit_adm', 'egsde_ddpm', 'egsde_adm_variants'])('
       errors.push(relL2(y, traj.data.subarray(k * size, (k + 1) * size)));
     }
     await session.release();
+    console.log(`${name}: max step rel L2 ${Math.max(...errors).toExponential(2)}`);
     expect(Math.max(...errors)).toBeLessThanOrEqual(1e-4);
   });
 });
