@@ -21,6 +21,14 @@ export const ENGINE_ERROR_CODES = [
   'engine/closed',
   /** no requested execution provider could be started */
   'engine/provider_unavailable',
+  /** a state_dict does not fit the architecture: missing, extra or mis-shaped keys */
+  'nets/weights_mismatch',
+  /** a PyTorch checkpoint that is truncated, corrupt, or not a checkpoint at all */
+  'checkpoint/invalid',
+  /** a PyTorch checkpoint in the legacy (pre-1.6, non-zip) torch.save format */
+  'checkpoint/legacy_format',
+  /** a PyTorch checkpoint using a storage dtype or pickled Python global the reader does not support */
+  'checkpoint/unsupported',
 ] as const;
 
 export type EngineErrorCode = (typeof ENGINE_ERROR_CODES)[number];

@@ -143,8 +143,14 @@ export class GraphBuilder {
     return name;
   }
 
-  initializer(name: string, t: Tensor): string {
-    const full = this.fresh(name);
+  /**
+   * Add an initializer. Its name gets the current scope prefix and a suffix if taken, unless
+   * `exact` (network parameters keep their state_dict key; a clash is an error).
+   */
+  initializer(name: string, t: Tensor, exact = false): string {
+    if (exact && this.usedNames.has(name)) throw new EngineError('engine/invalid_graph', `initializer ${name} already exists`);
+    if (exact) this.usedNames.add(name);
+    const full = exact ? name : this.fresh(name);
     this.graph.initializers.set(full, t);
     this.facts.set(full, inferNode({ name: full, opType: 'Constant', domain: '', inputs: [], outputs: [full], attrs: { value: attr.tensor(t) } }, () => undefined, this.graph.opset)[0]);
     if (t.data.length <= 64) this.floatConsts.set(full, Array.from(t.data as ArrayLike<number | bigint>, Number));

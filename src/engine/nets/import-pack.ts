@@ -1,0 +1,93 @@
+/**
+ * Turn official PyTorch checkpoints into a model pack the engine serves: read the state_dicts,
+ * build the architectures with the weights loaded by key, write score.onnx, dse.onnx and
+ * pack.json. The pack folder appears complete or not at all.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { EngineError } from '../errors';
+import { Graph } from '../onnx/ir';
+import { encodeModel } from '../onnx/model-io';
+import { parsePackManifest } from '../packs';
+import { readTorchCheckpoint } from './checkpoint';
+import { AdmConfig, buildAdmUNet, buildEncoderTrunk, isEncoderHeadKey } from './adm';
+import { buildDdpmUNet } from './ddpm';
+import { ScoreArchitecture, TASK_PRESETS, TaskPreset } from './presets';
+import { StateDictWeights } from './weights';
+
+export interface ImportPackOptions {
+  /** a preset name (cat2dog, wild2dog, male2female, multi-afhq) or a full preset */
+  task: string | TaskPreset;
+  scoreCheckpoint: string;
+  dseCheckpoint: string;
+  outDir: string;
+  /** replace an existing pack folder. Default false. */
+  force?: boolean;
+  onProgress?(stage: string, done: number, total: number): void;
+  log?(msg: string): void;
+}
+
+export function resolvePreset(task: string | TaskPreset): TaskPreset {
+  if (typeof task !== 'string') return task;
+  const p = TASK_PRESETS[task];
+  if (!p) throw new EngineError('engine/invalid_input', `unknown task ${task}; presets: ${Object.keys(TASK_PRESETS).join(', ')}`, { field: 'task' });
+  return p;
+}
+
+export function buildScoreGraph(arch: ScoreArchitecture, weights: StateDictWeights | import('./weights').WeightSource): Graph {
+  switch (arch.kind) {
+    case 'adm':
+      return buildAdmUNet(arch.config, weights);
+    case 'ddpm':
+      return buildDdpmUNet(arch.config, weights);
+  }
+}
+
+export async function importPack(opts: ImportPackOptions): Promise<{ dir: string; files: string[] }> {
+  const preset = resolvePreset(opts.task);
+  const log = opts.log ?? (() => {});
+  const out = path.resolve(opts.outDir);
+  if (fs.existsSync(out) && !opts.force) throw new EngineError('engine/invalid_input', `${out} exists; pass --force to replace it`, { field: 'out' });
+  const staging = `${out}.partial-${process.pid}`;
+  fs.rmSync(staging, { recursive: true, force: true });
+  fs.mkdirSync(staging, { recursive: true });
+  try {
+    const progress = (stage: string) => (done: number, total: number) => opts.onProgress?.(stage, done, total);
+    log(`reading ${opts.scoreCheckpoint}`);
+    const scoreSd = await readTorchCheckpoint(opts.scoreCheckpoint, { onProgress: progress(`read ${path.basename(opts.scoreCheckpoint)}`) });
+    const scoreGraph = buildScoreGraph(preset.score, new StateDictWeights(scoreSd, opts.scoreCheckpoint));
+    writeOnnx(path.join(staging, 'score.onnx'), scoreGraph, log);
+    log(`reading ${opts.dseCheckpoint}`);
+    const dseSd = await readTorchCheckpoint(opts.dseCheckpoint, { onProgress: progress(`read ${path.basename(opts.dseCheckpoint)}`) });
+    const dseGraph = buildEncoderTrunk(preset.dse, new StateDictWeights(dseSd, opts.dseCheckpoint, isEncoderHeadKey));
+    writeOnnx(path.join(staging, 'dse.onnx'), dseGraph, log);
+    const imageSize = preset.score.config.imageSize;
+    const manifest = {
+      name: preset.task,
+      description: preset.description,
+      ...(preset.sourceDomains.length === 1 ? { sourceDomain: preset.sourceDomains[0] } : { sourceDomains: preset.sourceDomains }),
+      targetDomain: preset.targetDomain,
+      imageSize,
+      schedule: { betaSchedule: 'linear', betaStart: 0.0001, betaEnd: 0.02, numTimesteps: 1000, varType: 'fixedsmall' },
+      score: { file: 'score.onnx', kind: preset.score.kind === 'adm' && (preset.score.config as AdmConfig).outChannels === 6 ? 'adm-learned-sigma' : 'eps', output: preset.score.kind === 'adm' ? 'out' : 'eps' },
+      dse: { file: 'dse.onnx', featureOutput: 'features' },
+      defaults: preset.defaults,
+    };
+    const manifestPath = path.join(staging, 'pack.json');
+    parsePackManifest(manifest, manifestPath);
+    fs.writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+    fs.rmSync(out, { recursive: true, force: true });
+    fs.renameSync(staging, out);
+    log(`pack ${preset.task} written to ${out}`);
+    return { dir: out, files: ['pack.json', 'score.onnx', 'dse.onnx'].map((f) => path.join(out, f)) };
+  } catch (e) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+function writeOnnx(file: string, g: Graph, log: (m: string) => void): void {
+  const bytes = encodeModel(g);
+  fs.writeFileSync(file, bytes);
+  log(`wrote ${file} (${(bytes.byteLength / 2 ** 20).toFixed(1)} MiB, ${g.nodes.length} nodes)`);
+}
