@@ -14,6 +14,8 @@ export const SERVICE_ERROR_CODES = [
   'run/not_found',
   'run/not_cancellable',
   'run/not_deletable',
+  'run/interrupted',
+  'run/duplicate_event',
   'storage/not_found',
   'storage/failed',
   'db/failed',

@@ -5,8 +5,9 @@
  * which lets h be large enough to keep float32 rounding noise small (every rule passes it; see
  * rules.test.ts).
  */
-import { Graph, cloneGraph } from '../onnx/ir';
-import { DType, Tensor } from '../onnx/tensor';
+import { Graph } from '../onnx/ir';
+import { DType } from '../onnx/tensor';
+import { promoteInitializers } from '../onnx/promote';
 import { GraphSession, HostTensor } from '../runtime/session';
 import { Rng } from '../sampling/random';
 import { buildGradientGraph, cotangentName, gradientName } from './vjp';
@@ -36,20 +37,6 @@ export interface GradCheckResult {
 /** A check passes when |analytic - numeric| <= atol + rtol * max(|analytic|, |numeric|). */
 export function gradCheckPasses(r: GradCheckResult, rtol: number, atol = 1e-4): boolean {
   return r.absError <= atol + rtol * Math.max(Math.abs(r.analytic), Math.abs(r.numeric));
-}
-
-/** Turn initializers into graph inputs so they can be perturbed; returns their values as feeds. */
-export function promoteInitializers(g: Graph, names: string[]): { graph: Graph; feeds: Record<string, HostTensor> } {
-  const graph = cloneGraph(g);
-  const feeds: Record<string, HostTensor> = {};
-  for (const n of names) {
-    const t: Tensor | undefined = graph.initializers.get(n);
-    if (!t) continue;
-    graph.initializers.delete(n);
-    graph.inputs.push({ name: n, dtype: t.dtype, shape: [...t.dims] });
-    feeds[n] = { data: Float32Array.from(t.data as Float32Array), dims: [...t.dims] };
-  }
-  return { graph, feeds };
 }
 
 function dot(a: Float32Array, b: Float32Array): number {

@@ -187,5 +187,5 @@ export function buildEncoderTrunk(cfg: Omit<AdmConfig, 'outChannels'>, weights: 
   return b.graph;
 }
 
-/** The classifier head's keys (out.*): present in official DSE checkpoints, unused by the trunk. */
-export const isEncoderHeadKey = (k: string): boolean => k.startsWith('out.');
+/** The classifier head's keys (guided-diffusion out.*, EGSDE's I2Iout.*): present in official DSE checkpoints, unused by the trunk. */
+export const isEncoderHeadKey = (k: string): boolean => k.startsWith('out.') || k.startsWith('I2Iout.');

@@ -4,6 +4,13 @@ export class Rng {
   constructor(seed: number) {
     this.s = seed >>> 0;
   }
+  /** The generator's position, to save and restore (resumable training). */
+  get state(): number {
+    return this.s;
+  }
+  set state(v: number) {
+    this.s = v >>> 0;
+  }
   uniform(): number {
     this.s = (this.s + 0x6d2b79f5) >>> 0;
     let t = this.s;

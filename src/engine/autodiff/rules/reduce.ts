@@ -31,20 +31,19 @@ function spread(ctx: GradContext, dy: string): string {
   return b.expand(kept, b.shapeOf(ctx.input(0)));
 }
 
-function reducedCount(ctx: GradContext): number {
+/** dY divided by the number of reduced elements (found at run time over a dynamic axis). */
+function divideByCount(ctx: GradContext, dy: string): string {
+  const { b } = ctx;
   const s = ctx.shape(ctx.input(0));
-  let n = 1;
-  for (const a of reducedAxes(ctx)) {
-    const d = s[a];
-    if (!isStatic(d)) throw new EngineError('engine/unsupported_op', `${ctx.node.opType} node ${ctx.node.name}: mean over a dynamic axis`, { op: ctx.node.opType, node: ctx.node.name });
-    n *= d;
-  }
-  return n;
+  const axes = reducedAxes(ctx);
+  if (axes.every((a) => isStatic(s[a]))) return b.scale(dy, 1 / axes.reduce((n, a) => n * (s[a] as number), 1));
+  const size = (v: string) => b.cast(b.op('Size', [v]), b.dtype(dy));
+  return b.div(dy, b.div(size(ctx.input(0)), size(ctx.output(0))));
 }
 
 export const reduceRules: RuleFamily = {
   ReduceSum: (ctx) => [spread(ctx, ctx.gradOutput(0)!)],
-  ReduceMean: (ctx) => [spread(ctx, ctx.b.scale(ctx.gradOutput(0)!, 1 / reducedCount(ctx)))],
+  ReduceMean: (ctx) => [spread(ctx, divideByCount(ctx, ctx.gradOutput(0)!))],
   // d sum(x^2) = 2 x dy
   ReduceSumSquare: (ctx) => [ctx.b.mul(spread(ctx, ctx.gradOutput(0)!), ctx.b.scale(ctx.input(0), 2))],
   // d ||x|| = x / ||x|| dy

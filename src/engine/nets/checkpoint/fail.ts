@@ -21,5 +21,7 @@ export function legacyFormat(file: string): EngineError {
 }
 
 export function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  // not `instanceof Error`: errors from another realm (Node internals under jest) fail that test
+  if (typeof e === 'object' && e !== null && typeof (e as { message?: unknown }).message === 'string') return (e as Error).message;
+  return String(e);
 }

@@ -36,6 +36,8 @@ async function readHead(file: string, n: number): Promise<Uint8Array> {
     const head = new Uint8Array(n);
     const { bytesRead } = await handle.read(head, 0, n, 0);
     return head.subarray(0, bytesRead);
+  } catch (e) {
+    throw invalid(file, `cannot read the checkpoint (${messageOf(e)})`, { cause: (e as NodeJS.ErrnoException).code });
   } finally {
     await handle.close();
   }
@@ -107,6 +109,6 @@ export async function readTorchCheckpoint(file: string, opts: ReadCheckpointOpti
     tensors.forEach(([name], i) => out.set(name, results[i]));
     return out;
   } finally {
-    zip.close();
+    await zip.close();
   }
 }

@@ -1,9 +1,12 @@
 /**
  * Random access to the entries of a torch.save zip archive through yauzl: the central directory
- * is read once, then each entry is streamed on its own into a buffer of its exact size, so a
- * large checkpoint is never held in memory as a whole. yauzl handles zip64 (archives and entries
- * over 4 GiB), validates entry sizes, and inflates deflated entries (torch writes STORED ones).
+ * is read once, then each entry is read on its own into a buffer of its exact size, so a large
+ * checkpoint is never held in memory as a whole. yauzl handles zip64 (archives and entries over
+ * 4 GiB), finds each entry's data offset, and inflates deflated entries. STORED entries (what
+ * torch.save writes) are read straight from the file at that offset in large chunks, several
+ * times faster than yauzl's 16 KiB stream chunks.
  */
+import { promises as fs } from 'fs';
 import * as yauzl from 'yauzl';
 import { invalid, messageOf } from './fail';
 
@@ -16,11 +19,14 @@ export interface ZipArchive {
   read(name: string, onBytes?: (n: number) => void): Promise<Uint8Array>;
   /** offset of the entry's local header, to read entries in file order */
   offset(name: string): number;
-  close(): void;
+  close(): Promise<void>;
 }
+
+const CHUNK = 8 << 20;
 
 export async function openZip(file: string): Promise<ZipArchive> {
   let zip: yauzl.ZipFile;
+  let fd: fs.FileHandle | undefined;
   const entries = new Map<string, yauzl.Entry>();
   try {
     zip = await yauzl.openPromise(file, { autoClose: false, lazyEntries: true, validateEntrySizes: true });
@@ -44,7 +50,10 @@ export async function openZip(file: string): Promise<ZipArchive> {
     names: [...entries.keys()],
     size: (name) => entries.get(name)?.uncompressedSize,
     offset: (name) => entryOf(name).relativeOffsetOfLocalHeader,
-    close: () => zip.close(),
+    async close() {
+      zip.close();
+      await fd?.close().catch(() => undefined);
+    },
     async read(name, onBytes) {
       const entry = entryOf(name);
       if (!entry.canDecodeFileData()) {
@@ -53,15 +62,39 @@ export async function openZip(file: string): Promise<ZipArchive> {
       // A fresh ArrayBuffer (offset 0, 8-byte aligned) so that typed-array views over it are legal.
       const out = new Uint8Array(new ArrayBuffer(entry.uncompressedSize));
       let pos = 0;
+      // an exception from the caller's callback (a cancellation, say) passes through unchanged
+      let callbackError: { error: unknown } | undefined;
+      const report = (n: number) => {
+        try {
+          onBytes?.(n);
+        } catch (error) {
+          callbackError = { error };
+          throw error;
+        }
+      };
       try {
-        const stream = await zip.openReadStreamPromise(entry);
-        for await (const chunk of stream as AsyncIterable<Buffer>) {
-          if (pos + chunk.length > out.length) throw new Error('entry is longer than its recorded size');
-          out.set(chunk, pos);
-          pos += chunk.length;
-          onBytes?.(chunk.length);
+        if (entry.compressionMethod === 0) {
+          // STORED: the bytes at the entry's data offset are the entry
+          const { fileDataStart } = await zip.readLocalFileHeaderPromise(entry, { minimal: true });
+          if (fileDataStart + out.length > zip.fileSize) throw new Error(`its data runs past the end of the file`);
+          fd ??= await fs.open(file, 'r');
+          while (pos < out.length) {
+            const { bytesRead } = await fd.read(out, pos, Math.min(CHUNK, out.length - pos), fileDataStart + pos);
+            if (bytesRead === 0) break;
+            pos += bytesRead;
+            report(bytesRead);
+          }
+        } else {
+          const stream = await zip.openReadStreamPromise(entry);
+          for await (const chunk of stream as AsyncIterable<Buffer>) {
+            if (pos + chunk.length > out.length) throw new Error('entry is longer than its recorded size');
+            out.set(chunk, pos);
+            pos += chunk.length;
+            report(chunk.length);
+          }
         }
       } catch (e) {
+        if (callbackError) throw callbackError.error;
         throw invalid(file, `cannot read zip entry ${name}, the file is truncated or corrupt (${messageOf(e)})`);
       }
       if (pos !== out.length) {
