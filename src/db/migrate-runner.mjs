@@ -35,9 +35,9 @@ globalThis.PRISMA_WASM_PANIC_REGISTRY = {
 };
 
 async function loadSchemaEngine() {
-  const gluePath = fileURLToPath(import.meta.resolve('@prisma/schema-engine-wasm/schema_engine_bg'));
-  const glue = await import(gluePath);
-  const bytes = readFileSync(path.join(path.dirname(gluePath), 'schema_engine_bg.wasm'));
+  const glueUrl = import.meta.resolve('@prisma/schema-engine-wasm/schema_engine_bg');
+  const glue = await import(glueUrl);
+  const bytes = readFileSync(fileURLToPath(new URL('schema_engine_bg.wasm', glueUrl)));
   const { instance } = await WebAssembly.instantiate(bytes, { './schema_engine_bg.js': glue });
   glue.__wbg_set_wasm(instance.exports);
   instance.exports.__wbindgen_start();

@@ -9,7 +9,7 @@
  * recorded in Prisma's `_prisma_migrations` table, so `prisma migrate deploy`/`status` agree with us.
  *
  * - {@link migrateDatabase}: apply pending migrations (idempotent; PostgreSQL takes Prisma's
- *   advisory lock, so concurrent callers are safe).
+ *   advisory lock, so concurrent callers are safe; when nothing is pending no engine starts).
  * - {@link createMigration}: write a new migration folder from the schema (`npm run db:diff`).
  *
  * Command line (`npm run db:migrate`, `npm run db:diff -- <name>`):
@@ -22,6 +22,8 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Client as PgClient } from 'pg';
 import {
   type DatabaseProvider,
   type DatabaseTarget,
@@ -93,15 +95,95 @@ function runEngine<T>(request: RunnerRequest): Promise<T> {
   });
 }
 
+/** The migration folder names, in order. */
+export function migrationNames(provider: DatabaseProvider): string[] {
+  const dir = prismaPaths(provider).migrations;
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .filter((name) => fs.statSync(path.join(dir, name)).isDirectory())
+    .sort();
+}
+
+interface MigrationRow {
+  migration_name: string;
+  finished_at: unknown;
+  rolled_back_at: unknown;
+}
+
+/** `_prisma_migrations` rows, or null when the table (or the database) is not there yet. */
+async function readMigrationTable(target: DatabaseTarget): Promise<MigrationRow[] | null> {
+  switch (target.provider) {
+    case 'sqlite': {
+      if (!fs.existsSync(target.file)) return null;
+      const db = new BetterSqlite3(target.file, { readonly: true, fileMustExist: true, timeout: 5_000 });
+      try {
+        const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_prisma_migrations'").get();
+        if (!table) return null;
+        return db.prepare('SELECT migration_name, finished_at, rolled_back_at FROM _prisma_migrations').all() as MigrationRow[];
+      } finally {
+        db.close();
+      }
+    }
+    case 'postgresql': {
+      const { options: _searchPath, ...config } = target.pool;
+      const client = new PgClient(config);
+      await client.connect();
+      try {
+        const table = await client.query('SELECT to_regclass($1) AS t', [`"${target.schema}"._prisma_migrations`]);
+        if (table.rows[0]?.t === null) return null;
+        const rows = await client.query<MigrationRow>(
+          `SELECT migration_name, finished_at, rolled_back_at FROM "${target.schema}"._prisma_migrations`,
+        );
+        return rows.rows;
+      } finally {
+        await client.end();
+      }
+    }
+  }
+}
+
+/**
+ * True when every migration folder is recorded as applied and none is half-applied: then the
+ * engine has nothing to do, and is not started. (On SQLite the engine takes the file with
+ * `locking_mode=EXCLUSIVE`, so it cannot run while another connection has the file open; this
+ * check only reads.) Any doubt (no table, an error, a failed migration) answers false.
+ */
+async function isUpToDate(target: DatabaseTarget): Promise<boolean> {
+  try {
+    const rows = await readMigrationTable(target);
+    if (rows === null) return false;
+    const live = rows.filter((r) => r.rolled_back_at === null);
+    if (live.some((r) => r.finished_at === null)) return false; // a failed migration: let the engine report it
+    const applied = new Set(live.map((r) => r.migration_name));
+    return migrationNames(target.provider).every((name) => applied.has(name));
+  } catch {
+    return false;
+  }
+}
+
+export interface MigrateOptions {
+  /**
+   * Start the schema engine even when the migrations table says everything is applied (the
+   * engine then finds nothing to do). Default false.
+   */
+  alwaysRunEngine?: boolean;
+}
+
 /**
  * Applies the pending migrations of the URL's provider (prisma/migrations for SQLite,
  * prisma/postgres/migrations for PostgreSQL). Creates the SQLite file's folder, or the PostgreSQL
- * schema named by `?schema=`, when missing. Safe to call on every start.
+ * schema named by `?schema=`, when missing. Safe to call on every start: when nothing is pending
+ * it only reads `_prisma_migrations`.
+ *
+ * SQLite: applying migrations needs the file to itself (the engine locks it exclusively); with
+ * migrations pending while another process has it open, this fails after a 5 s busy wait.
  */
-export async function migrateDatabase(url?: string): Promise<MigrateResult> {
+export async function migrateDatabase(url?: string, options: MigrateOptions = {}): Promise<MigrateResult> {
   const target = parseDatabaseUrl(url);
   const paths = prismaPaths(target.provider);
   if (target.provider === 'sqlite') fs.mkdirSync(path.dirname(target.file), { recursive: true });
+  if (!options.alwaysRunEngine && (await isUpToDate(target))) return { provider: target.provider, applied: [] };
   try {
     const { applied } = await runEngine<{ applied: string[] }>({
       op: 'apply',
@@ -112,7 +194,12 @@ export async function migrateDatabase(url?: string): Promise<MigrateResult> {
     });
     return { provider: target.provider, applied };
   } catch (e) {
-    throw new Error(`Migrating ${redactUrl(target.url)}: ${(e as Error).message}`);
+    const message = (e as Error).message;
+    const hint =
+      target.provider === 'sqlite' && /SocketTimeout|database is locked|SQLITE_BUSY/i.test(message)
+        ? ' (the SQLite file is open in another process: applying migrations needs it exclusively)'
+        : '';
+    throw new Error(`Migrating ${redactUrl(target.url)}${hint}: ${message}`);
   }
 }
 
@@ -177,9 +264,7 @@ export async function createMigration(
 ): Promise<string | null> {
   if (!/^[a-z0-9_]+$/i.test(name)) throw new Error(`Migration name ${JSON.stringify(name)}: use letters, digits and _`);
   const paths = prismaPaths(provider);
-  const hasMigrations =
-    fs.existsSync(paths.migrations) &&
-    fs.readdirSync(paths.migrations).some((d) => fs.statSync(path.join(paths.migrations, d)).isDirectory());
+  const hasMigrations = migrationNames(provider).length > 0;
   const sql = await diffSchema(provider, { ...options, from: hasMigrations ? 'migrations' : 'empty' });
   if (sql === '') return null;
   const dir = path.join(paths.migrations, `${migrationTimestamp(options.now ?? new Date())}_${name}`);

@@ -365,6 +365,9 @@ export class PrismaRunStore implements RunStore {
 
   async create(run: NewRun): Promise<RunRecord> {
     requireInt(run.totalSteps, 'totalSteps', 0);
+    if (typeof run.seed === 'number' && !Number.isSafeInteger(run.seed)) {
+      throw new ServiceError('input/invalid', `seed must be an integer, got ${run.seed}`, { seed: run.seed });
+    }
     const id = run.id ?? randomUUID();
     return this.guard('create', async () => {
       try {

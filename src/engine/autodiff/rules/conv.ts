@@ -84,7 +84,8 @@ function stride1InputGrad(b: GraphBuilder, dy: string, w: string, ws: number[], 
  * dW of an ungrouped Conv as one matrix product: the input's patches (im2col, extracted by a
  * depthwise Conv with one-hot kernels, same strides/pads/dilations as the forward op) contracted
  * with dY over batch and positions: dW[o, p] = sum_{n,l} dY[n, o, l] cols[n, p, l]. Much faster on
- * onnxruntime's CPU provider than a convolution with the batch as channels and a huge kernel.
+ * onnxruntime's CPU provider than a convolution with the batch as channels and a huge kernel
+ * (or than its Einsum for the same contraction).
  */
 function convWeightGradIm2col(ctx: GradContext, win: Window): string {
   const { b } = ctx;
@@ -101,8 +102,10 @@ function convWeightGradIm2col(ctx: GradContext, win: Window): string {
     const patches = b.conv(x, b.floats([ci * kk, 1, ...win.kernel], eye), undefined, { strides: win.strides, pads: win.pads, dilations: win.dilations, group: ci });
     cols = b.reshape(patches, [0, ci * kk, -1]);
   }
-  const gw = b.einsum('nol,npl->op', b.reshape(dy, [0, o, -1]), cols);
-  return b.reshape(gw, ws);
+  // [N, P, L] @ [N, L, O] -> [N, P, O]: a batched GEMM with the larger operand untransposed
+  const dyT = b.transpose(b.reshape(dy, [0, o, -1]), [0, 2, 1]);
+  const perSample = b.matmul(cols, dyT);
+  return b.reshape(b.transpose(b.reduceSum(perSample, [0], false), [1, 0]), ws);
 }
 
 /** dW of Conv as a convolution of the input with the output gradient (batch as the channel). */

@@ -1,0 +1,18 @@
+/** npm run eval [-- --n 64 --quick --pack models/demo] */
+import { Command } from 'commander';
+import { evaluate } from '../training/evaluate';
+
+new Command('eval')
+  .description('EGSDE vs SDEdit vs ILVR on held-out demo images: FID, accuracy, L2, PSNR, SSIM, sweeps, grid')
+  .option('--pack <dir>', 'demo pack folder', 'models/demo')
+  .option('--n <n>', 'source images per configuration', (v) => Number(v), 64)
+  .option('--quick', 'fewer sweep points', false)
+  .option('--out <dir>', 'where grid.png and results go (default <pack>/eval)')
+  .action(async (o: { pack: string; n: number; quick: boolean; out?: string }) => {
+    await evaluate({ packDir: o.pack, n: o.n, quick: o.quick, outDir: o.out });
+  })
+  .parseAsync(process.argv)
+  .catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });

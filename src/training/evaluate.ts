@@ -1,0 +1,220 @@
+/**
+ * `npm run eval`: translates held-out source images of the demo domains with EGSDE, SDEdit and
+ * ILVR through the engine (same M, same seeds), scores realism (FID on an independent
+ * classifier's features against held-out target images, target accuracy) and faithfulness (L2,
+ * PSNR, SSIM to the source), sweeps lambda_s, lambda_i and M, compares 500 steps with 100
+ * respaced steps, and writes a PNG grid (source | SDEdit | ILVR | EGSDE).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { EngineCore } from '../engine/runtime/engine-core';
+import { decodeModel } from '../engine/onnx/model-io';
+import { GraphSession } from '../engine/runtime/session';
+import { Rng } from '../engine/sampling/random';
+import type { RunEvent, RunParams } from '../engine/types';
+import { rgbToPng } from '../images';
+import { DEMO_SIZE, EVAL_FEATURES } from './demo-models';
+import { frechetDistance, l2Distance, psnr, ssim } from './metrics';
+import { renderShape, sampleShapeParams, ShapeDomain } from './shapes';
+
+const IMG = 3 * DEMO_SIZE * DEMO_SIZE;
+/** held-out seed streams, disjoint from training's (seeds 2022..2035 drive training) */
+const SOURCE_SEED = 9_000_001;
+const REFERENCE_SEED = 8_000_001;
+
+export interface EvalOptions {
+  /** folder holding the demo pack. Default models/demo */
+  packDir?: string;
+  /** source images translated per configuration. Default 64 */
+  n?: number;
+  /** held-out target images for the FID reference. Default 512 */
+  references?: number;
+  /** fewer sweep points. Default false */
+  quick?: boolean;
+  /** where the grid and results go. Default <packDir>/eval */
+  outDir?: string;
+  log?(m: string): void;
+}
+
+export interface MethodScores {
+  label: string;
+  fid: number;
+  accuracy: number;
+  l2: number;
+  psnr: number;
+  ssim: number;
+  seconds: number;
+}
+
+function images(domain: ShapeDomain, n: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  const out = new Float32Array(n * IMG);
+  for (let i = 0; i < n; i++) renderShape(domain, sampleShapeParams(rng, DEMO_SIZE), DEMO_SIZE, out.subarray(i * IMG, (i + 1) * IMG));
+  return out;
+}
+
+class Judge {
+  private constructor(private readonly session: GraphSession, readonly reference: Float32Array, readonly nRef: number) {}
+
+  static async create(packDir: string, nRef: number): Promise<Judge> {
+    const s = await GraphSession.create(decodeModel(fs.readFileSync(path.join(packDir, 'eval-classifier.onnx')), 'eval-classifier.onnx'));
+    const j = new Judge(s, new Float32Array(0), nRef);
+    const ref = images('square', nRef, REFERENCE_SEED);
+    const { features } = await j.classify(ref);
+    return new Judge(s, features, nRef);
+  }
+
+  /** images in [-1, 1] -> features [n, 64] and P(square) */
+  async classify(x: Float32Array): Promise<{ features: Float32Array; pSquare: Float32Array }> {
+    const n = x.length / IMG;
+    const out = await this.session.run({ x: { data: x, dims: [n, 3, DEMO_SIZE, DEMO_SIZE] } });
+    const logits = out.logits.data as Float32Array;
+    const p = new Float32Array(n);
+    for (let i = 0; i < n; i++) p[i] = 1 / (1 + Math.exp(logits[2 * i] - logits[2 * i + 1]));
+    return { features: out.features.data as Float32Array, pSquare: p };
+  }
+
+  async score(label: string, sources01: Float32Array, outputs01: Float32Array, seconds: number): Promise<MethodScores> {
+    const n = outputs01.length / IMG;
+    const { features, pSquare } = await this.classify(outputs01.map((v) => 2 * v - 1));
+    let l2 = 0, ps = 0, ss = 0;
+    for (let i = 0; i < n; i++) {
+      const a = sources01.subarray(i * IMG, (i + 1) * IMG);
+      const b = outputs01.subarray(i * IMG, (i + 1) * IMG);
+      l2 += l2Distance(a, b) / n;
+      ps += Math.min(psnr(a, b), 100) / n;
+      ss += ssim(a, b, DEMO_SIZE) / n;
+    }
+    return {
+      label,
+      fid: frechetDistance(features, n, this.reference, this.nRef, EVAL_FEATURES),
+      accuracy: pSquare.reduce((s, p) => s + (p > 0.5 ? 1 : 0), 0) / n,
+      l2,
+      psnr: ps,
+      ssim: ss,
+      seconds,
+    };
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+/** Translate every source image through the engine (batched), seeds 1000 + i. */
+async function translate(core: EngineCore, sources: Float32Array, params: Partial<RunParams>): Promise<{ out: Float32Array; seconds: number }> {
+  const n = sources.length / IMG;
+  const out = new Float32Array(n * IMG);
+  const t0 = Date.now();
+  await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      new Promise<void>((resolve, reject) => {
+        core.start({ pack: 'demo', image: sources.slice(i * IMG, (i + 1) * IMG), params: { ...params, seed: 1000 + i, previewEvery: 0 } }, (e: RunEvent) => {
+          if (e.type === 'result') {
+            out.set(e.image, i * IMG);
+            resolve();
+          } else if (e.type === 'error') reject(new Error(`${e.code}: ${e.message}`));
+        });
+      }),
+    ),
+  );
+  return { out, seconds: (Date.now() - t0) / 1000 };
+}
+
+export function formatTable(rows: MethodScores[], title: string): string {
+  const header = ['run', 'FID (lower: more real)', 'target acc', 'L2 (lower: more faithful)', 'PSNR', 'SSIM', 'seconds'];
+  const body = rows.map((r) => [r.label, r.fid.toFixed(2), `${(100 * r.accuracy).toFixed(1)}%`, r.l2.toFixed(3), r.psnr.toFixed(2), r.ssim.toFixed(3), r.seconds.toFixed(0)]);
+  const w = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i])).join(' | ')} |`;
+  return [title, line(header), `|${w.map((x) => '-'.repeat(x + 2)).join('|')}|`, ...body.map(line), ''].join('\n');
+}
+
+/** A PNG grid: one row per image, columns source | SDEdit | ILVR | EGSDE (all in [0, 1]). */
+async function grid(columns: Float32Array[], rows: number): Promise<Buffer> {
+  const S = DEMO_SIZE;
+  const pad = 2;
+  const W = columns.length * (S + pad) + pad;
+  const H = rows * (S + pad) + pad;
+  const rgb = new Uint8Array(W * H * 3).fill(255);
+  columns.forEach((col, c) => {
+    for (let r = 0; r < rows; r++) {
+      for (let y = 0; y < S; y++) {
+        for (let x = 0; x < S; x++) {
+          for (let ch = 0; ch < 3; ch++) {
+            const v = col[r * IMG + ch * S * S + y * S + x];
+            rgb[((pad + r * (S + pad) + y) * W + pad + c * (S + pad) + x) * 3 + ch] = Math.round(255 * Math.min(1, Math.max(0, v)));
+          }
+        }
+      }
+    }
+  });
+  return rgbToPng(rgb, W, H);
+}
+
+export async function evaluate(opts: EvalOptions = {}): Promise<{ tables: string[]; results: Record<string, MethodScores[]> }> {
+  const packDir = path.resolve(opts.packDir ?? 'models/demo');
+  const n = opts.n ?? 64;
+  const outDir = opts.outDir ?? path.join(packDir, 'eval');
+  const log = opts.log ?? ((m: string) => console.log(m));
+  const core = await EngineCore.create({ modelsDir: path.dirname(packDir), maxBatch: 64 });
+  const pack = core.packs().find((p) => p.name === 'demo');
+  if (!pack) throw new Error(`no demo pack in ${path.dirname(packDir)}`);
+  const d = pack.defaults;
+  const judge = await Judge.create(packDir, opts.references ?? 512);
+  const sources = images('disc', n, SOURCE_SEED);
+  const sources01 = sources.map((v) => (v + 1) / 2);
+  const tables: string[] = [];
+  const results: Record<string, MethodScores[]> = {};
+  const run = async (label: string, params: Partial<RunParams>) => {
+    const { out, seconds } = await translate(core, sources, params);
+    const s = await judge.score(label, sources01, out, seconds);
+    log(`  ${label}: FID ${s.fid.toFixed(2)}, acc ${(100 * s.accuracy).toFixed(1)}%, L2 ${s.l2.toFixed(3)}, PSNR ${s.psnr.toFixed(2)}, SSIM ${s.ssim.toFixed(3)} (${seconds.toFixed(0)} s)`);
+    return { s, out };
+  };
+  const section = (key: string, title: string, rows: MethodScores[]) => {
+    results[key] = rows;
+    const t = formatTable(rows, title);
+    tables.push(t);
+    log(`\n${t}`);
+  };
+
+  // calibration: real targets against the reference set, and the untranslated sources
+  const realTargets = images('square', n, REFERENCE_SEED + 77);
+  const floor = await judge.score('real squares (floor)', realTargets.map((v) => (v + 1) / 2), realTargets.map((v) => (v + 1) / 2), 0);
+  floor.l2 = NaN;
+  floor.psnr = NaN;
+  floor.ssim = NaN;
+  const ceiling = await judge.score('sources, untranslated', sources01, sources01, 0);
+
+  const base = { M: d.M, steps: d.steps, lambdaS: d.lambdaS, lambdaI: d.lambdaI };
+  log(`methods at M = ${d.M}, ${d.steps} steps, lambda_s = ${d.lambdaS}, lambda_i = ${d.lambdaI}, N = ${n}`);
+  const sd = await run('SDEdit', { ...base, sampler: 'sdedit' });
+  const il = await run('ILVR', { ...base, sampler: 'ilvr' });
+  const eg = await run('EGSDE', { ...base, sampler: 'egsde' });
+  section('methods', `Methods (M = ${d.M}, ${d.steps} respaced steps, N = ${n}, same seeds)`, [floor, ceiling, sd.s, il.s, eg.s]);
+  fs.mkdirSync(outDir, { recursive: true });
+  const rowsInGrid = Math.min(8, n);
+  fs.writeFileSync(path.join(outDir, 'grid.png'), await grid([sources01, sd.out, il.out, eg.out], rowsInGrid));
+
+  const quick = opts.quick ?? false;
+  const lambdaS = quick ? [0, d.lambdaS, 4 * d.lambdaS] : [0, d.lambdaS / 4, d.lambdaS, 2 * d.lambdaS, 4 * d.lambdaS];
+  const lambdaI = quick ? [0, d.lambdaI, 4 * d.lambdaI] : [0, d.lambdaI / 2, d.lambdaI, 2 * d.lambdaI, 4 * d.lambdaI];
+  const Ms = quick ? [Math.round(d.M * 0.6), d.M] : [Math.round(d.M * 0.6), Math.round(d.M * 0.8), d.M, Math.round(d.M * 1.2)].filter((m) => m <= pack.numTimesteps);
+  const sweep = async (key: string, title: string, points: { label: string; params: Partial<RunParams> }[]) => {
+    const rows: MethodScores[] = [];
+    for (const p of points) rows.push((await run(p.label, { ...base, sampler: 'egsde', ...p.params })).s);
+    section(key, title, rows);
+  };
+  await sweep('lambdaS', `EGSDE: realism weight lambda_s (lambda_i = ${d.lambdaI}, M = ${d.M})`, lambdaS.map((v) => ({ label: `lambda_s = ${v}`, params: { lambdaS: v } })));
+  await sweep('lambdaI', `EGSDE: faithfulness weight lambda_i (lambda_s = ${d.lambdaS}, M = ${d.M})`, lambdaI.map((v) => ({ label: `lambda_i = ${v}`, params: { lambdaI: v } })));
+  await sweep('M', `EGSDE: start time M (lambda_s = ${d.lambdaS}, lambda_i = ${d.lambdaI})`, Ms.map((m) => ({ label: `M = ${m}`, params: { M: m, steps: Math.min(d.steps, m) } })));
+  await sweep('steps', `EGSDE: all ${d.M} steps against ${d.steps} respaced steps`, [
+    { label: `${d.M} steps`, params: { steps: d.M } },
+    { label: `${d.steps} steps (respaced)`, params: { steps: d.steps } },
+  ]);
+  fs.writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify({ n, defaults: d, results }, null, 2)}\n`);
+  fs.writeFileSync(path.join(outDir, 'results.md'), `${tables.join('\n')}\n`);
+  await judge.release();
+  await core.close();
+  return { tables, results };
+}
