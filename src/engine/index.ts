@@ -13,6 +13,7 @@ export * from './types';
 export { EngineError, isEngineError, ENGINE_ERROR_CODES } from './errors';
 export type { EngineErrorCode } from './errors';
 export { EngineCore } from './runtime/engine-core';
+export { resolveParams, DEFAULT_PREVIEW_EVERY } from './params';
 
 /** Start the engine in a worker thread (the embedded mode), so the caller's loop never blocks. */
 export function createEngine(options: EngineOptions, logger?: EngineLogger): Promise<Engine> {

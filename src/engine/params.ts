@@ -4,8 +4,7 @@
  */
 import { z } from 'zod';
 import { EngineError } from './errors';
-import type { PackManifest } from './packs';
-import type { RunParams } from './types';
+import type { PackInfo, RunParams } from './types';
 
 const paramsSchema = z
   .object({
@@ -24,7 +23,8 @@ const paramsSchema = z
 
 export const DEFAULT_PREVIEW_EVERY = 10;
 
-export function resolveParams(pack: PackManifest, given: Partial<RunParams> = {}): RunParams {
+/** Validate a request's parameters over a pack's defaults (also used by the service, via index.ts). */
+export function resolveParams(pack: Pick<PackInfo, 'defaults' | 'numTimesteps'>, given: Partial<RunParams> = {}): RunParams {
   const d = pack.defaults;
   const M = given.M ?? d.M;
   const merged = {
@@ -46,7 +46,7 @@ export function resolveParams(pack: PackManifest, given: Partial<RunParams> = {}
     throw new EngineError('engine/invalid_input', `params.${field}: ${issue.message}`, { field: `params.${field}` });
   }
   const p = parsed.data;
-  const T = pack.schedule.numTimesteps;
+  const T = pack.numTimesteps;
   if (p.M > T) throw new EngineError('engine/invalid_input', `params.M: must be <= ${T} (the pack's timesteps), got ${p.M}`, { field: 'params.M' });
   if (p.steps > p.M) throw new EngineError('engine/invalid_input', `params.steps: must be <= M (${p.M}), got ${p.steps}`, { field: 'params.steps' });
   if (p.steps === 1 && p.M > 1) throw new EngineError('engine/invalid_input', `params.steps: one step cannot go from timestep ${p.M - 1} to 0; use steps >= 2`, { field: 'params.steps' });

@@ -196,6 +196,11 @@ export interface RunStore {
    */
   recoverInterrupted(maxAttempts: number): Promise<RecoveryCounts>;
   /**
+   * RUNNING -> QUEUED for a run this process is giving back (graceful shutdown); the attempt is
+   * not counted. Returns whether the transition applied.
+   */
+  requeue(id: string): Promise<boolean>;
+  /**
    * Stores an event and raises the run's lastSeq (and stepsDone, if given) in one transaction.
    * Throws 'run/duplicate_event' for a seq already stored, 'run/not_found' for an unknown run.
    */
@@ -583,6 +588,16 @@ export class PrismaRunStore implements RunStore {
         }),
       ]);
       return { requeued: requeued.count, failed: failed.count, cancelled: cancelled.count };
+    });
+  }
+
+  async requeue(id: string): Promise<boolean> {
+    return this.guard('requeue', async () => {
+      const r = await this.prisma.run.updateMany({
+        where: { id, status: 'RUNNING', attempts: { gt: 0 } },
+        data: { status: 'QUEUED', stepsDone: 0, attempts: { decrement: 1 } },
+      });
+      return r.count === 1;
     });
   }
 

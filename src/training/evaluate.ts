@@ -14,7 +14,7 @@ import { Rng } from '../engine/sampling/random';
 import type { RunEvent, RunParams } from '../engine/types';
 import { rgbToPng } from '../images';
 import { DEMO_SIZE, EVAL_FEATURES } from './demo-models';
-import { frechetDistance, l2Distance, psnr, ssim } from './metrics';
+import { frechetDistance, l2Distance, psnr, ssim } from '../metrics/image-metrics';
 import { renderShape, sampleShapeParams, ShapeDomain } from './shapes';
 
 const IMG = 3 * DEMO_SIZE * DEMO_SIZE;

@@ -94,7 +94,7 @@ export class EngineCore {
     if (this.closed) throw new EngineError('engine/closed', 'the engine is closed');
     const pack = findPack(this.packList, req.pack);
     const m = pack.manifest;
-    const params = resolveParams(m, req.params);
+    const params = resolveParams({ defaults: m.defaults, numTimesteps: m.schedule.numTimesteps }, req.params);
     const S = m.imageSize;
     if (!(req.image instanceof Float32Array) || req.image.length !== 3 * S * S) {
       throw new EngineError('engine/invalid_input', `image: pack ${m.name} takes [3, ${S}, ${S}] (${3 * S * S} values), got ${req.image?.length ?? 0} values`, { field: 'image' });

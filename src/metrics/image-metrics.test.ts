@@ -1,4 +1,4 @@
-import { frechetDistance, l2Distance, psnr, ssim } from './metrics';
+import { frechetDistance, l2Distance, psnr, ssim } from './image-metrics';
 import { Rng } from '../engine/sampling/random';
 
 test('Frechet distance: 0 for one set against itself, the squared mean shift for shifted sets, symmetric', () => {

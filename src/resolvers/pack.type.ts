@@ -1,0 +1,53 @@
+import { Field, Float, Int, ObjectType } from 'type-graphql';
+import type { EngineStatus, PackInfo } from '../engine';
+import { EnergyEnum, SamplerEnum } from './enums';
+
+@ObjectType('PackDefaults', { description: "a pack's default run parameters" })
+export class PackDefaultsType {
+  @Field(() => SamplerEnum) sampler!: SamplerEnum;
+  @Field(() => Int) M!: number;
+  @Field(() => Int) steps!: number;
+  @Field(() => Float) lambdaS!: number;
+  @Field(() => Float) lambdaI!: number;
+  @Field(() => EnergyEnum) s1!: EnergyEnum;
+  @Field(() => EnergyEnum) s2!: EnergyEnum;
+  @Field(() => Int) repeats!: number;
+  @Field(() => Int) downN!: number;
+}
+
+@ObjectType('Pack', { description: 'a model pack: a task the service translates' })
+export class PackType {
+  @Field({ description: 'the task id used in translate(input: {task})' }) name!: string;
+  @Field(() => String, { nullable: true }) description!: string | null;
+  @Field(() => [String]) sourceDomains!: string[];
+  @Field() targetDomain!: string;
+  @Field(() => Int, { description: 'images are resized and centre-cropped to this square size' }) imageSize!: number;
+  @Field(() => Int) numTimesteps!: number;
+  @Field(() => PackDefaultsType) defaults!: PackDefaultsType;
+}
+
+export function toPackType(p: PackInfo): PackType {
+  return {
+    name: p.name,
+    description: p.description ?? null,
+    sourceDomains: p.sourceDomains,
+    targetDomain: p.targetDomain,
+    imageSize: p.imageSize,
+    numTimesteps: p.numTimesteps,
+    defaults: { ...p.defaults, sampler: p.defaults.sampler as SamplerEnum, s1: p.defaults.s1 as EnergyEnum, s2: p.defaults.s2 as EnergyEnum },
+  };
+}
+
+@ObjectType('EngineStatus')
+export class EngineStatusType {
+  @Field({ description: 'execution provider in use (cpu, cuda, webgpu)' }) provider!: string;
+  @Field(() => Int, { description: 'runs waiting in the queue' }) queueLength!: number;
+  @Field(() => Int, { description: 'runs the engine is stepping' }) activeRuns!: number;
+  @Field(() => Float, { description: 'sample-steps per second, recent' }) stepsPerSecond!: number;
+  @Field(() => [Int], { description: 'batch sizes of the latest step' }) lastBatchSizes!: number[];
+  @Field(() => Int) maxBatch!: number;
+}
+
+export function toEngineStatusType(s: EngineStatus, queueLength: number): EngineStatusType {
+  return { provider: s.provider, queueLength, activeRuns: s.activeRuns, stepsPerSecond: s.stepsPerSecond, lastBatchSizes: s.lastBatchSizes, maxBatch: s.maxBatch };
+}

@@ -1,0 +1,127 @@
+import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
+import type { RunRecord } from '../services/run-store';
+import { EnergyEnum, RunStatusEnum, SamplerEnum } from './enums';
+
+export const artifactUrl = (key: string | null | undefined): string | null => (key ? `/artifacts/${key}` : null);
+
+@ObjectType('RunParams', { description: 'the parameters a run uses (request over the pack defaults)' })
+export class RunParamsType {
+  @Field(() => SamplerEnum) sampler!: SamplerEnum;
+  @Field(() => Int, { description: 'start time M' }) M!: number;
+  @Field(() => Int, { description: 'steps per repeat (fewer than M: respaced)' }) steps!: number;
+  @Field(() => Float) lambdaS!: number;
+  @Field(() => Float) lambdaI!: number;
+  @Field(() => EnergyEnum) s1!: EnergyEnum;
+  @Field(() => EnergyEnum) s2!: EnergyEnum;
+  @Field(() => Int) repeats!: number;
+  @Field(() => Int) previewEvery!: number;
+}
+
+@ObjectType('RunTimings')
+export class RunTimingsType {
+  @Field(() => Float) queuedMs!: number;
+  @Field(() => Float) runMs!: number;
+  @Field(() => Int) steps!: number;
+  @Field(() => Float) msPerStep!: number;
+}
+
+@ObjectType('RunMetrics', { description: 'faithfulness of the output to the (cropped, resized) source' })
+export class RunMetricsType {
+  @Field(() => Float) l2!: number;
+  @Field(() => Float, { description: 'dB; infinite values are reported as 100' }) psnr!: number;
+  @Field(() => Float) ssim!: number;
+}
+
+@ObjectType('RunError')
+export class RunErrorType {
+  @Field() code!: string;
+  @Field() message!: string;
+}
+
+@ObjectType('Run')
+export class RunType {
+  @Field(() => ID) id!: string;
+  @Field(() => RunStatusEnum) status!: RunStatusEnum;
+  @Field({ description: 'the model pack' }) task!: string;
+  @Field(() => SamplerEnum) sampler!: SamplerEnum;
+  @Field(() => RunParamsType) params!: RunParamsType;
+  @Field(() => Float, { description: '0 .. 2^32 - 1' }) seed!: number;
+  @Field(() => Int) totalSteps!: number;
+  @Field(() => Int) stepsDone!: number;
+  @Field(() => Int, { description: 'seq of the newest event' }) lastSeq!: number;
+  @Field(() => Int) attempts!: number;
+  @Field() cancelRequested!: boolean;
+  @Field() createdAt!: Date;
+  @Field(() => Date, { nullable: true }) startedAt!: Date | null;
+  @Field(() => Date, { nullable: true }) finishedAt!: Date | null;
+  @Field(() => RunTimingsType, { nullable: true }) timings!: RunTimingsType | null;
+  @Field(() => RunMetricsType, { nullable: true }) metrics!: RunMetricsType | null;
+  @Field(() => RunErrorType, { nullable: true }) error!: RunErrorType | null;
+  @Field() sourceKey!: string;
+  @Field({ description: 'GET it from this server' }) sourceUrl!: string;
+  @Field(() => String, { nullable: true }) outputKey!: string | null;
+  @Field(() => String, { nullable: true }) outputUrl!: string | null;
+}
+
+export function toRunType(r: RunRecord): RunType {
+  const p = r.params as Record<string, unknown>;
+  const metrics = r.metrics as { l2: number; psnr: number; ssim: number } | null;
+  return {
+    id: r.id,
+    status: r.status as RunStatusEnum,
+    task: r.task,
+    sampler: r.sampler as SamplerEnum,
+    params: {
+      sampler: p.sampler as SamplerEnum,
+      M: p.M as number,
+      steps: p.steps as number,
+      lambdaS: p.lambdaS as number,
+      lambdaI: p.lambdaI as number,
+      s1: p.s1 as EnergyEnum,
+      s2: p.s2 as EnergyEnum,
+      repeats: p.repeats as number,
+      previewEvery: p.previewEvery as number,
+    },
+    seed: Number(r.seed),
+    totalSteps: r.totalSteps,
+    stepsDone: r.stepsDone,
+    lastSeq: r.lastSeq,
+    attempts: r.attempts,
+    cancelRequested: r.cancelRequested,
+    createdAt: r.createdAt,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    timings: r.timings as RunTimingsType | null,
+    metrics: metrics ? { ...metrics, psnr: Number.isFinite(metrics.psnr) ? metrics.psnr : 100 } : null,
+    error: r.errorCode ? { code: r.errorCode, message: r.errorMessage ?? '' } : null,
+    sourceKey: r.sourceKey,
+    sourceUrl: artifactUrl(r.sourceKey)!,
+    outputKey: r.outputKey,
+    outputUrl: artifactUrl(r.outputKey),
+  };
+}
+
+@ObjectType('RunEdge')
+export class RunEdgeType {
+  @Field() cursor!: string;
+  @Field(() => RunType) node!: RunType;
+}
+
+@ObjectType('PageInfo')
+export class PageInfoType {
+  @Field() hasNextPage!: boolean;
+  @Field(() => String, { nullable: true }) endCursor!: string | null;
+}
+
+@ObjectType('RunConnection')
+export class RunConnectionType {
+  @Field(() => [RunEdgeType]) edges!: RunEdgeType[];
+  @Field(() => PageInfoType) pageInfo!: PageInfoType;
+}
+
+@ObjectType('RunChange', { description: 'a run was created, changed state, or was deleted' })
+export class RunChangeType {
+  @Field(() => ID) id!: string;
+  @Field() deleted!: boolean;
+  @Field(() => RunType, { nullable: true }) run!: RunType | null;
+}

@@ -1,0 +1,15 @@
+import type { FileUpload } from 'graphql-upload-minimal';
+import { ServiceError } from '../services/errors';
+
+/** Read an upload into memory, refusing it as soon as it passes maxBytes. */
+export async function readUpload(upload: Promise<FileUpload>, maxBytes: number): Promise<Buffer> {
+  const file = await upload;
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of file.createReadStream()) {
+    total += (chunk as Buffer).length;
+    if (total > maxBytes) throw new ServiceError('input/image_too_large', `the upload is larger than ${maxBytes} bytes`, { field: 'upload' });
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

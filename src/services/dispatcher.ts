@@ -1,0 +1,162 @@
+/**
+ * The worker side of the service: claims queued runs while the engine has room, feeds them to
+ * the engine, and turns the engine's events into persisted run events, stored images and run
+ * state transitions. Works the same over the embedded queue and a distributed one.
+ */
+import type { Engine, RunEvent, RunParams } from '../engine';
+import { isEngineError } from '../engine';
+import { encodePng, pngToTensor, rgbToPng } from '../images';
+import type { ArtifactStorage } from '../storage';
+import type { EventBus } from '../events/event-bus';
+import { topics } from '../events/event-bus';
+import type { RunQueue } from '../queue/run-queue';
+import type { Logger } from '../logger';
+import { l2Distance, psnr, ssim } from '../metrics/image-metrics';
+import type { RunRecord, RunStore } from './run-store';
+import { RunEventsLog } from './run-events-log';
+
+interface Active {
+  run: RunRecord;
+  done: Promise<void>;
+  stopping: boolean;
+}
+
+export class Dispatcher {
+  private readonly active = new Map<string, Active>();
+  private stopped = false;
+  private loopDone: Promise<void> | null = null;
+
+  constructor(
+    private readonly deps: {
+      store: RunStore;
+      queue: RunQueue;
+      bus: EventBus;
+      events: RunEventsLog;
+      storage: ArtifactStorage;
+      engine: Engine;
+      log: Logger;
+      concurrency: number;
+    },
+  ) {}
+
+  start(): void {
+    this.loopDone = this.loop();
+  }
+
+  get activeRuns(): number {
+    return this.active.size;
+  }
+
+  /** Forward a cancel to the engine if the run is stepping here. */
+  cancel(runId: string): void {
+    if (this.active.has(runId)) this.deps.engine.cancel(runId);
+  }
+
+  /**
+   * Stop claiming; let running work finish for up to drainMs, then give the rest back to the
+   * queue (it resumes from the start on the next worker or restart).
+   */
+  async stop(drainMs: number): Promise<void> {
+    this.stopped = true;
+    await this.deps.queue.close();
+    await this.loopDone;
+    const all = Promise.all([...this.active.values()].map((a) => a.done));
+    const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), drainMs).unref());
+    if ((await Promise.race([all.then(() => 'done' as const), timeout])) === 'timeout') {
+      for (const a of this.active.values()) {
+        a.stopping = true;
+        this.deps.engine.cancel(a.run.id);
+      }
+      await all;
+    }
+  }
+
+  private async loop(): Promise<void> {
+    const { queue, log } = this.deps;
+    while (!this.stopped) {
+      if (this.active.size >= this.deps.concurrency) {
+        await Promise.race([...this.active.values()].map((a) => a.done));
+        continue;
+      }
+      let run: RunRecord | null = null;
+      try {
+        run = await queue.claim();
+      } catch (e) {
+        log.error({ err: (e as Error).message }, 'claiming a run failed');
+      }
+      if (!run) {
+        await queue.waitForWork(1000);
+        continue;
+      }
+      const a: Active = { run, done: Promise.resolve(), stopping: false };
+      this.active.set(run.id, a);
+      a.done = this.execute(a).finally(() => this.active.delete(run!.id));
+    }
+  }
+
+  private async execute(a: Active): Promise<void> {
+    const { store, events, storage, engine, bus, log } = this.deps;
+    const run = a.run;
+    events.track(run.id, run.lastSeq);
+    const publishRun = async () => {
+      const r = await store.get(run.id);
+      if (r) bus.publish(topics.runsChanged, r);
+    };
+    try {
+      await events.append(run.id, { type: 'STATUS', status: 'RUNNING' });
+      await publishRun();
+      const source = await storage.get(run.sourceKey);
+      if (!source) throw Object.assign(new Error(`source image ${run.sourceKey} is missing from storage`), { code: 'storage/not_found' });
+      const { tensor, width } = await pngToTensor(source.bytes);
+      const image = tensor.map((v) => 2 * v - 1);
+      const params = { ...(run.params as Partial<RunParams>), seed: Number(run.seed) };
+      const handle = await engine.start({ runId: run.id, pack: run.task, image, params });
+      // a cancel that arrived between the claim and the engine's start
+      if ((await store.get(run.id))?.cancelRequested) engine.cancel(run.id);
+      let stepsDone = 0;
+      let terminal: RunEvent | null = null;
+      for await (const ev of handle.events) {
+        if (ev.type === 'step') {
+          stepsDone = ev.step;
+          const previewKey = ev.preview ? (await storage.put(await rgbToPng(ev.preview.rgb, ev.preview.width, ev.preview.height), 'image/png')).key : null;
+          await events.append(run.id, { type: 'STEP', step: { step: ev.step, totalSteps: ev.totalSteps, t: ev.t, energies: ev.energies, previewKey } }, stepsDone);
+        } else terminal = ev;
+      }
+      if (!terminal) throw new Error('the engine ended the run without a result');
+      switch (terminal.type) {
+        case 'result': {
+          const out = await storage.put(await encodePng(terminal.image, terminal.size), 'image/png');
+          const src01 = tensor;
+          const metrics = { l2: l2Distance(src01, terminal.image), psnr: psnr(src01, terminal.image), ssim: ssim(src01, terminal.image, width) };
+          await store.markSucceeded(run.id, { outputKey: out.key, timings: { ...terminal.timings }, metrics, stepsDone });
+          await events.append(run.id, { type: 'RESULT', outputKey: out.key });
+          break;
+        }
+        case 'cancelled':
+          if (a.stopping && (await store.requeue(run.id))) {
+            await events.append(run.id, { type: 'STATUS', status: 'QUEUED' });
+            log.info({ runId: run.id }, 'run given back to the queue at shutdown');
+          } else {
+            await store.markCancelled(run.id);
+            await events.append(run.id, { type: 'CANCELLED' });
+          }
+          break;
+        case 'error':
+          await this.fail(run, terminal.code, terminal.message);
+          break;
+      }
+    } catch (e) {
+      const code = isEngineError(e) ? e.code : ((e as { code?: string }).code ?? 'engine/model_error');
+      log.error({ runId: run.id, err: (e as Error).message }, 'run failed');
+      await this.fail(run, code, (e as Error).message).catch((err) => log.error({ runId: run.id, err: (err as Error).message }, 'marking the run failed did not work'));
+    } finally {
+      events.forget(run.id);
+      await publishRun().catch(() => {});
+    }
+  }
+
+  private async fail(run: RunRecord, code: string, message: string): Promise<void> {
+    const { applied } = await this.deps.store.markFailed(run.id, code, message);
+    if (applied) await this.deps.events.append(run.id, { type: 'ERROR', error: { code, message } });
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * Appends a run's events to its persisted log (for replay by seq) and publishes them live, in
+ * that order, with one seq counter per run.
+ */
+import type { EventBus } from '../events/event-bus';
+import { topics } from '../events/event-bus';
+import type { RunStore } from './run-store';
+import { EventPayload, RunEventView, viewOf } from './run-events';
+
+export class RunEventsLog {
+  private readonly seqs = new Map<string, number>();
+  private readonly chains = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly store: RunStore, private readonly bus: EventBus) {}
+
+  /** Start numbering after `lastSeq` (the run's last persisted seq). */
+  track(runId: string, lastSeq: number): void {
+    this.seqs.set(runId, lastSeq);
+  }
+
+  forget(runId: string): void {
+    this.seqs.delete(runId);
+    this.chains.delete(runId);
+  }
+
+  /** Append then publish; calls for one run are serialised. */
+  append(runId: string, payload: EventPayload, stepsDone?: number): Promise<RunEventView> {
+    const prev = this.chains.get(runId) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(async () => {
+      const seq = (this.seqs.get(runId) ?? (await this.store.get(runId))?.lastSeq ?? 0) + 1;
+      const { type, ...rest } = payload;
+      const rec = await this.store.appendEvent(runId, { seq, type, payload: rest, stepsDone });
+      this.seqs.set(runId, seq);
+      const view = viewOf(runId, seq, rec.createdAt, payload);
+      this.bus.publish(topics.run(runId), view);
+      return view;
+    });
+    this.chains.set(runId, next);
+    return next;
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * The run lifecycle as the API sees it: validate and queue translations, cancel, delete, query
+ * history, and follow a run's events (replay of what a subscriber missed, then live).
+ * Resolvers are thin wrappers around this.
+ */
+import { randomUUID } from 'crypto';
+import type { Engine, PackInfo, RunParams } from '../engine';
+import { isEngineError, resolveParams } from '../engine';
+import { decodeSourceImage, encodePng, parseDataUrl } from '../images';
+import type { ArtifactStorage } from '../storage';
+import type { EventBus } from '../events/event-bus';
+import { topics } from '../events/event-bus';
+import type { RunQueue } from '../queue/run-queue';
+import type { AppConfig } from '../config';
+import { ServiceError } from './errors';
+import type { RunFilter, RunPage, RunRecord, RunStore } from './run-store';
+import { RunEventsLog } from './run-events-log';
+import { RunEventView, isTerminalEvent, viewOfRecord } from './run-events';
+
+export interface TranslateRequest {
+  task: string;
+  /** a data URL, or the bytes of an upload */
+  image: { dataUrl: string } | { bytes: Buffer };
+  params?: Partial<RunParams>;
+}
+
+export class RunService {
+  constructor(
+    private readonly deps: {
+      store: RunStore;
+      queue: RunQueue;
+      bus: EventBus;
+      events: RunEventsLog;
+      storage: ArtifactStorage;
+      engine: Engine;
+      config: AppConfig;
+    },
+  ) {}
+
+  packs(): PackInfo[] {
+    return this.deps.engine.packs;
+  }
+
+  private pack(task: string): PackInfo {
+    const p = this.deps.engine.packs.find((x) => x.name === task);
+    if (!p) throw new ServiceError('input/unknown_task', `unknown task ${JSON.stringify(task)}; available: ${this.deps.engine.packs.map((x) => x.name).join(', ') || '(none)'}`, { field: 'task' });
+    return p;
+  }
+
+  /** Validate everything first; only then store the source and write the run. */
+  async translate(req: TranslateRequest): Promise<RunRecord> {
+    const { config, storage, store, queue, bus, events } = this.deps;
+    const pack = this.pack(req.task);
+    let params: RunParams;
+    try {
+      params = resolveParams(pack, req.params ?? {});
+    } catch (e) {
+      if (isEngineError(e)) throw new ServiceError('input/params_out_of_range', e.message.replace(/^engine\/invalid_input: /, ''), e.details);
+      throw e;
+    }
+    const bytes = 'dataUrl' in req.image ? parseDataUrl(req.image.dataUrl, config.maxImageBytes).bytes : req.image.bytes;
+    if (bytes.length > config.maxImageBytes) throw new ServiceError('input/image_too_large', `the image has ${bytes.length} bytes; the limit is ${config.maxImageBytes}`, { field: 'image' });
+    const source = await decodeSourceImage(bytes, pack.imageSize, { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels });
+    // the model's input, cropped and resized, is what the run keeps
+    const png = await encodePng(source.tensor.map((v) => (v + 1) / 2), pack.imageSize);
+    const { key } = await storage.put(png, 'image/png');
+    const run = await store.create({
+      id: randomUUID(),
+      task: pack.name,
+      sampler: params.sampler,
+      params: { ...params, seed: undefined },
+      seed: BigInt(params.seed),
+      totalSteps: params.steps * params.repeats,
+      sourceKey: key,
+    });
+    events.track(run.id, 0);
+    await events.append(run.id, { type: 'STATUS', status: 'QUEUED' });
+    await queue.enqueue(run.id);
+    bus.publish(topics.runsChanged, run);
+    return run;
+  }
+
+  async get(id: string): Promise<RunRecord> {
+    const r = await this.deps.store.get(id);
+    if (!r) throw new ServiceError('run/not_found', `no run ${id}`, { id });
+    return r;
+  }
+
+  find(id: string): Promise<RunRecord | null> {
+    return this.deps.store.get(id);
+  }
+
+  list(filter: RunFilter, first: number, after?: string | null): Promise<RunPage> {
+    return this.deps.store.list(filter, first, after);
+  }
+
+  /** Queued runs are cancelled at once; running ones at their next step boundary. */
+  async cancel(id: string, onRunning: (id: string) => void): Promise<RunRecord> {
+    const { store, events, bus } = this.deps;
+    const before = await this.get(id);
+    const after = await store.requestCancel(id);
+    if (before.status === 'QUEUED' && after.status === 'CANCELLED') {
+      await events.append(id, { type: 'CANCELLED' });
+      events.forget(id);
+      bus.publish(topics.runsChanged, after);
+    } else if (after.status === 'RUNNING') onRunning(id);
+    return after;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    await this.get(id);
+    await this.deps.store.delete(id);
+    this.deps.bus.publish(topics.runsChanged, { id, deleted: true });
+    return true;
+  }
+
+  /**
+   * A run's events after `afterSeq`: the persisted ones first, then live ones, each seq exactly
+   * once and in order, ending after the terminal event.
+   */
+  async *events(id: string, afterSeq = 0): AsyncGenerator<RunEventView> {
+    await this.get(id);
+    const live = this.deps.bus.subscribe(topics.run(id))[Symbol.asyncIterator]();
+    let last = afterSeq;
+    try {
+      for (const rec of await this.deps.store.eventsAfter(id, afterSeq)) {
+        const v = viewOfRecord(rec);
+        yield v;
+        last = v.seq;
+        if (isTerminalEvent(v.type)) return;
+      }
+      for (;;) {
+        const { value, done } = await live.next();
+        if (done) return;
+        const v = value as RunEventView;
+        if (v.seq <= last) continue;
+        if (v.seq > last + 1) {
+          // published out of order with the log: fill the gap from the log
+          for (const rec of await this.deps.store.eventsAfter(id, last)) {
+            if (rec.seq >= v.seq) break;
+            yield viewOfRecord(rec);
+          }
+        }
+        yield v;
+        last = v.seq;
+        if (isTerminalEvent(v.type)) return;
+      }
+    } finally {
+      await live.return?.();
+    }
+  }
+}
