@@ -140,8 +140,13 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<App> {
       },
     });
 
-    app.get('/healthz', (_req, res) => {
-      res.json({ status: 'ok', provider: engine?.packs ? 'ready' : 'starting', database: db.provider, packs: engine!.packs.map((p) => p.name), activeRuns: dispatcher.activeRuns });
+    app.get('/healthz', async (_req, res) => {
+      try {
+        const s = await engine!.status();
+        res.json({ status: 'ok', provider: s.provider, database: db.provider, packs: s.packs, activeRuns: dispatcher.activeRuns, queueLength: await queue.length() });
+      } catch (e) {
+        res.status(503).json({ status: 'unavailable', error: (e as Error).message });
+      }
     });
     app.get('/artifacts/:key', async (req, res) => {
       try {

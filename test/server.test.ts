@@ -11,6 +11,8 @@ import { buildApp } from '../src/server';
 import { buildAppSchema, printAppSchema, SCHEMA_FILE } from '../src/resolvers/schema';
 import { MemoryEventBus } from '../src/events/memory-event-bus';
 import type { RunStore } from '../src/services/run-store';
+import { parse, validate } from 'graphql';
+import { translateFile } from '../client-examples/translate';
 
 const RUN_FIELDS = 'id status task sampler totalSteps stepsDone lastSeq sourceUrl outputUrl outputKey error { code message } params { M steps lambdaS s1 s2 sampler } metrics { l2 psnr ssim } timings { steps msPerStep }';
 const TRANSLATE = `mutation($input: TranslateInput!) { translate(input: $input) { ${RUN_FIELDS} } }`;
@@ -187,6 +189,18 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('service on %s', (_name
     expect((await fetch(`${srv.url}/artifacts/${'a'.repeat(64)}.png`)).status).toBe(404);
   });
 
+  test('the example client sends an image, prints progress and saves the result', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'egsde-client-'));
+    const img = path.join(dir, 'cat.png');
+    fs.writeFileSync(img, Buffer.from((await pngDataUrl(100, 9)).split(',')[1], 'base64'));
+    const lines: string[] = [];
+    const r = await translateFile({ url: srv.url, image: img, task: 'tiny-adm', out: path.join(dir, 'dog.png'), params: { M: 3, steps: 3 }, log: (l) => lines.push(l) });
+    expect(r.status).toBe('SUCCEEDED');
+    expect(lines.filter((l) => l.startsWith('step ')).length).toBe(3);
+    expect((await sharp(path.join(dir, 'dog.png')).metadata()).width).toBe(64);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   test('restart: queued runs resume, an interrupted run is retried or failed with a reason', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'egsde-restart-'));
     const u = await backend.url();
@@ -229,6 +243,13 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('service on %s', (_name
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+test('every named operation in client-examples/operations.graphql is valid against the schema', () => {
+  const schema = buildAppSchema(new MemoryEventBus());
+  const doc = parse(fs.readFileSync(path.join(__dirname, '..', 'client-examples', 'operations.graphql'), 'utf8'));
+  expect(validate(schema, doc)).toEqual([]);
+  expect(doc.definitions.length).toBe(9);
 });
 
 test('the committed schema matches the resolvers (npm run schema:emit)', async () => {

@@ -68,7 +68,9 @@ export class EngineCore {
 
   static async create(opts: EngineOptions, log: EngineLog = () => {}): Promise<EngineCore> {
     const provider = await chooseProvider(opts.providers ?? ['cpu'], log);
-    const { packs, errors } = await discoverPacks(opts.modelsDir, { root: opts.packsRoot, allowSharedFiles: opts.allowSharedFiles });
+    const { packs, errors } = fs.existsSync(opts.modelsDir)
+      ? await discoverPacks(opts.modelsDir, { root: opts.packsRoot, allowSharedFiles: opts.allowSharedFiles })
+      : { packs: [], errors: [new EngineError('pack/not_found', `the models directory ${opts.modelsDir} does not exist`)] };
     for (const e of errors) log('warn', `skipping a model pack: ${e.message}`, { code: e.code });
     log('info', `model packs: ${packs.map((p) => p.manifest.name).join(', ') || '(none)'}`);
     return new EngineCore(opts, provider, packs, errors, log);
