@@ -27,18 +27,8 @@ export const DEMO_SCORE: AdmConfig = {
   resblockUpdown: true,
 };
 
-export const DEMO_DSE: Omit<AdmConfig, 'outChannels'> = {
-  imageSize: DEMO_SIZE,
-  inChannels: 3,
-  modelChannels: 32,
-  numResBlocks: 1,
-  attentionResolutions: [4],
-  channelMult: [1, 2, 2],
-  numHeads: 1,
-  numHeadChannels: 32,
-  useScaleShiftNorm: true,
-  resblockUpdown: true,
-};
+/** The DSE trunk: the score model's encoder configuration (its own weights). */
+export const DEMO_DSE: Omit<AdmConfig, 'outChannels'> = (({ outChannels: _unused, ...encoder }) => encoder)(DEMO_SCORE);
 
 /** channels of the DSE features (after the middle block) */
 export const DEMO_DSE_FEATURES = DEMO_DSE.modelChannels * DEMO_DSE.channelMult[DEMO_DSE.channelMult.length - 1];

@@ -31,6 +31,10 @@ export interface EvalOptions {
   references?: number;
   /** fewer sweep points. Default false */
   quick?: boolean;
+  /** run the sweeps (lambda_s, lambda_i, M, steps). Default true */
+  sweeps?: boolean;
+  /** steps per run for the methods table (default: the pack's) */
+  steps?: number;
   /** where the grid and results go. Default <packDir>/eval */
   outDir?: string;
   log?(m: string): void;
@@ -186,16 +190,22 @@ export async function evaluate(opts: EvalOptions = {}): Promise<{ tables: string
   floor.ssim = NaN;
   const ceiling = await judge.score('sources, untranslated', sources01, sources01, 0);
 
-  const base = { M: d.M, steps: d.steps, lambdaS: d.lambdaS, lambdaI: d.lambdaI };
+  const base = { M: d.M, steps: opts.steps ?? d.steps, lambdaS: d.lambdaS, lambdaI: d.lambdaI };
   log(`methods at M = ${d.M}, ${d.steps} steps, lambda_s = ${d.lambdaS}, lambda_i = ${d.lambdaI}, N = ${n}`);
   const sd = await run('SDEdit', { ...base, sampler: 'sdedit' });
   const il = await run('ILVR', { ...base, sampler: 'ilvr' });
   const eg = await run('EGSDE', { ...base, sampler: 'egsde' });
-  section('methods', `Methods (M = ${d.M}, ${d.steps} respaced steps, N = ${n}, same seeds)`, [floor, ceiling, sd.s, il.s, eg.s]);
+  section('methods', `Methods (M = ${d.M}, ${base.steps} respaced steps, N = ${n}, same seeds)`, [floor, ceiling, sd.s, il.s, eg.s]);
   fs.mkdirSync(outDir, { recursive: true });
   const rowsInGrid = Math.min(8, n);
   fs.writeFileSync(path.join(outDir, 'grid.png'), await grid([sources01, sd.out, il.out, eg.out], rowsInGrid));
 
+  if (opts.sweeps === false) {
+    fs.writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify({ n, defaults: d, results }, null, 2)}\n`);
+    await judge.release();
+    await core.close();
+    return { tables, results };
+  }
   const quick = opts.quick ?? false;
   const lambdaS = quick ? [0, d.lambdaS, 4 * d.lambdaS] : [0, d.lambdaS / 4, d.lambdaS, 2 * d.lambdaS, 4 * d.lambdaS];
   const lambdaI = quick ? [0, d.lambdaI, 4 * d.lambdaI] : [0, d.lambdaI / 2, d.lambdaI, 2 * d.lambdaI, 4 * d.lambdaI];
