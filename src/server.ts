@@ -12,7 +12,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { WebSocketServer } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { GraphQLError, GraphQLFormattedError, parse, specifiedRules, validate } from 'graphql';
+import { GraphQLError, GraphQLFormattedError, getOperationAST, parse, specifiedRules, validate } from 'graphql';
 import { graphqlUploadExpress } from 'graphql-upload-minimal';
 import { AppConfig, loadConfig } from './config';
 import { createLogger, Logger } from './logger';
@@ -21,7 +21,6 @@ import { openDatabase, Database } from './db/client';
 import { PrismaRunStore, RunStore } from './services/run-store';
 import { LocalDiskStorage } from './storage';
 import { MemoryEventBus } from './events/memory-event-bus';
-import { topics } from './events/event-bus';
 import { TableRunQueue } from './queue/table-queue';
 import { RunEventsLog } from './services/run-events-log';
 import { RunService } from './services/run-service';
@@ -61,6 +60,14 @@ async function recover(store: RunStore, events: RunEventsLog, config: AppConfig,
     events.forget(r.id);
   }
   log.warn({ ...counts }, 'recovered runs interrupted by the last shutdown');
+}
+
+/** Errors without a code become a masked internal error; coded ones pass. */
+function codedError(e: GraphQLError): GraphQLError {
+  const code = e.extensions?.code as string | undefined;
+  if (code && code !== 'INTERNAL_SERVER_ERROR') return e;
+  if (!e.originalError && e.path === undefined) return new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'BAD_USER_INPUT' } });
+  return new GraphQLError('internal server error', { path: e.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
 }
 
 function bearer(header: string | undefined): string | undefined {
@@ -112,7 +119,10 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<App> {
           try {
             doc = parse(payload.query);
           } catch (e) {
-            return [e as GraphQLError];
+            return [new GraphQLError((e as Error).message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+          }
+          if (!getOperationAST(doc, payload.operationName)) {
+            return [new GraphQLError('name the operation to run (operationName)', { extensions: { code: 'BAD_USER_INPUT' } })];
           }
           const errors = validate(schema, doc, [...specifiedRules, ...rules]);
           // the same code Apollo gives validation errors over HTTP
@@ -120,6 +130,9 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<App> {
           wsSubscriptions.set(ctx.extra.socket, n + 1);
           return undefined;
         },
+        // the same masking and codes as HTTP (Apollo's formatError does not see WebSocket results)
+        onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: result.errors.map(codedError) } : result),
+        onError: (_ctx, _id, _payload, errors) => errors.map(codedError),
         onComplete: (ctx) => {
           wsSubscriptions.set(ctx.extra.socket, Math.max(0, (wsSubscriptions.get(ctx.extra.socket) ?? 1) - 1));
         },
@@ -179,7 +192,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<App> {
         app.use(
           '/graphql',
           auth,
-          graphqlUploadExpress({ maxFileSize: config.maxImageBytes, maxFiles: 1 }),
+          graphqlUploadExpress({ maxFileSize: config.maxImageBytes + 1, maxFiles: 1 }),
           express.json({ limit: Math.ceil(config.maxImageBytes * 1.4) + 65536 }),
           expressMiddleware(apollo, { context: async (): Promise<GraphQLContext> => ({ services }) }),
         );
@@ -192,7 +205,6 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<App> {
       },
       async stop() {
         await dispatcher.stop(config.drainMs);
-        bus.publish(topics.runsChanged, undefined);
         await bus.close();
         if (started) await apollo.stop();
         else await wsCleanup.dispose();

@@ -84,6 +84,9 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('service on %s', (_name
     const late = await srv.subscribe<Ev>(EVENTS, { id: run.id, after: 4 });
     expect(late.events.map((e) => e.runEvents.seq)).toEqual(seqs.slice(4));
     expect(late.events[late.events.length - 1].runEvents.terminal).toBe(true);
+    // resuming a finished run from its last seq completes at once, with nothing to send
+    const resumed = await srv.subscribe<Ev>(EVENTS, { id: run.id, after: seqs.length });
+    expect(resumed).toEqual({ events: [] });
   });
 
   test('cancel mid-run stops it at a step boundary; cancelling a queued run is immediate', async () => {

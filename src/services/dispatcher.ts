@@ -25,6 +25,8 @@ export class Dispatcher {
   private readonly active = new Map<string, Active>();
   private stopped = false;
   private loopDone: Promise<void> | null = null;
+  private stopSignal!: () => void;
+  private readonly stopping = new Promise<void>((resolve) => (this.stopSignal = resolve));
 
   constructor(
     private readonly deps: {
@@ -58,6 +60,7 @@ export class Dispatcher {
    */
   async stop(drainMs: number): Promise<void> {
     this.stopped = true;
+    this.stopSignal();
     await this.deps.queue.close();
     await this.loopDone;
     const all = Promise.all([...this.active.values()].map((a) => a.done));
@@ -75,7 +78,7 @@ export class Dispatcher {
     const { queue, log } = this.deps;
     while (!this.stopped) {
       if (this.active.size >= this.deps.concurrency) {
-        await Promise.race([...this.active.values()].map((a) => a.done));
+        await Promise.race([...[...this.active.values()].map((a) => a.done), this.stopping]);
         continue;
       }
       let run: RunRecord | null = null;
@@ -98,6 +101,7 @@ export class Dispatcher {
     const { store, events, storage, engine, bus, log } = this.deps;
     const run = a.run;
     events.track(run.id, run.lastSeq);
+    let started = false;
     const publishRun = async () => {
       const r = await store.get(run.id);
       if (r) bus.publish(topics.runsChanged, r);
@@ -111,8 +115,9 @@ export class Dispatcher {
       const image = tensor.map((v) => 2 * v - 1);
       const params = { ...(run.params as Partial<RunParams>), seed: Number(run.seed) };
       const handle = await engine.start({ runId: run.id, pack: run.task, image, params });
-      // a cancel that arrived between the claim and the engine's start
-      if ((await store.get(run.id))?.cancelRequested) engine.cancel(run.id);
+      started = true;
+      // a cancel (or a shutdown) that arrived between the claim and the engine's start
+      if (a.stopping || (await store.get(run.id))?.cancelRequested) engine.cancel(run.id);
       let stepsDone = 0;
       let terminal: RunEvent | null = null;
       for await (const ev of handle.events) {
@@ -142,12 +147,23 @@ export class Dispatcher {
           }
           break;
         case 'error':
-          await this.fail(run, terminal.code, terminal.message);
+          if (terminal.code === 'engine/closed' && (await store.requeue(run.id))) {
+            await events.append(run.id, { type: 'STATUS', status: 'QUEUED' });
+            log.error({ runId: run.id }, 'engine closed under a run; re-queued');
+          } else await this.fail(run, terminal.code, terminal.message);
           break;
       }
     } catch (e) {
       const code = isEngineError(e) ? e.code : ((e as { code?: string }).code ?? 'engine/model_error');
+      if (code === 'engine/closed' && (await store.requeue(run.id).catch(() => false))) {
+        // the engine went away (not the run's fault): give the run back to the queue
+        await events.append(run.id, { type: 'STATUS', status: 'QUEUED' }).catch(() => undefined);
+        log.error({ runId: run.id }, 'engine closed under a run; re-queued');
+        return;
+      }
       log.error({ runId: run.id, err: (e as Error).message }, 'run failed');
+      // the engine must not keep stepping a run this side has given up on
+      if (started) engine.cancel(run.id);
       await this.fail(run, code, (e as Error).message).catch((err) => log.error({ runId: run.id, err: (err as Error).message }, 'marking the run failed did not work'));
     } finally {
       events.forget(run.id);

@@ -15,7 +15,7 @@ export class RunEventsLog {
 
   /** Start numbering after `lastSeq` (the run's last persisted seq). */
   track(runId: string, lastSeq: number): void {
-    this.seqs.set(runId, lastSeq);
+    this.seqs.set(runId, Math.max(this.seqs.get(runId) ?? 0, lastSeq));
   }
 
   forget(runId: string): void {

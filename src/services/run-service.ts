@@ -13,7 +13,11 @@ import { topics } from '../events/event-bus';
 import type { RunQueue } from '../queue/run-queue';
 import type { AppConfig } from '../config';
 import { ServiceError } from './errors';
+import { isTerminal } from './run-store';
 import type { RunFilter, RunPage, RunRecord, RunStore } from './run-store';
+
+/** Published on a run's topic when it is deleted: its subscriptions end. */
+const DELETED = Symbol('deleted');
 import { RunEventsLog } from './run-events-log';
 import { RunEventView, isTerminalEvent, viewOfRecord } from './run-events';
 
@@ -110,6 +114,7 @@ export class RunService {
   async delete(id: string): Promise<boolean> {
     await this.get(id);
     await this.deps.store.delete(id);
+    this.deps.bus.publish(topics.run(id), DELETED);
     this.deps.bus.publish(topics.runsChanged, { id, deleted: true });
     return true;
   }
@@ -118,20 +123,44 @@ export class RunService {
    * A run's events after `afterSeq`: the persisted ones first, then live ones, each seq exactly
    * once and in order, ending after the terminal event.
    */
-  async *events(id: string, afterSeq = 0): AsyncGenerator<RunEventView> {
-    await this.get(id);
-    const live = this.deps.bus.subscribe(topics.run(id))[Symbol.asyncIterator]();
+  events(id: string, afterSeq = 0): AsyncIterable<RunEventView> {
+    return {
+      [Symbol.asyncIterator]: () => {
+        // subscribe before reading the log, so nothing published in between is missed
+        const live = this.deps.bus.subscribe(topics.run(id))[Symbol.asyncIterator]();
+        const gen = this.replayThenLive(id, afterSeq, live);
+        return {
+          next: () => gen.next(),
+          // unsubscribing ends a generator parked on live.next() at once
+          return: async () => {
+            await live.return?.();
+            return gen.return(undefined);
+          },
+        };
+      },
+    };
+  }
+
+  private async *replayThenLive(id: string, afterSeq: number, live: AsyncIterator<unknown>): AsyncGenerator<RunEventView> {
     let last = afterSeq;
     try {
+      await this.get(id);
       for (const rec of await this.deps.store.eventsAfter(id, afterSeq)) {
         const v = viewOfRecord(rec);
         yield v;
         last = v.seq;
         if (isTerminalEvent(v.type)) return;
       }
+      // a finished run publishes nothing more: end now if its terminal event is already behind us
+      const run = await this.deps.store.get(id);
+      if (!run) return;
+      if (isTerminal(run.status)) {
+        const [lastEvent] = await this.deps.store.eventsAfter(id, Math.max(0, run.lastSeq - 1), 1);
+        if (lastEvent && isTerminalEvent(lastEvent.type) && last >= lastEvent.seq) return;
+      }
       for (;;) {
         const { value, done } = await live.next();
-        if (done) return;
+        if (done || value === DELETED) return;
         const v = value as RunEventView;
         if (v.seq <= last) continue;
         if (v.seq > last + 1) {

@@ -125,11 +125,17 @@ export class Batcher {
     }
     chunk.forEach((r, i) => {
       const out = outs[i];
-      if (!allFinite(out.yNext)) {
-        this.fail(r, new EngineError('engine/numerical_error', `run ${r.id}: the sample became NaN or infinite at step ${r.state.totalSteps}`));
+      if (!out || !allFinite(out.yNext)) {
+        this.fail(r, new EngineError('engine/numerical_error', `run ${r.id}: the sample became NaN or infinite`));
         return;
       }
-      const record = r.state.advance(out.yNext);
+      let record;
+      try {
+        record = r.state.advance(out.yNext);
+      } catch (e) {
+        this.fail(r, asEngineError(e, 'advancing the run failed'));
+        return;
+      }
       try {
         r.onStep(record, out);
       } catch {
@@ -137,7 +143,11 @@ export class Batcher {
       }
       if (r.state.done) {
         this.remove(r);
-        r.onDone();
+        try {
+          r.onDone();
+        } catch (e) {
+          r.onError(asEngineError(e, 'finishing the run failed'));
+        }
       }
     });
   }

@@ -251,7 +251,11 @@ export class EngineCore {
         this.wake = null;
         continue;
       }
-      await this.batcher.stepOnce();
+      try {
+        await this.batcher.stepOnce();
+      } catch (e) {
+        this.log('error', `engine step failed: ${(e as Error).message}`);
+      }
       // let start/cancel messages in between steps
       await new Promise((resolve) => setImmediate(resolve));
     }
