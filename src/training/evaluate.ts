@@ -19,7 +19,7 @@ import { renderShape, sampleShapeParams, ShapeDomain } from './shapes';
 
 const IMG = 3 * DEMO_SIZE * DEMO_SIZE;
 /** held-out seed streams, disjoint from training's (seeds 2022..2035 drive training) */
-const SOURCE_SEED = 9_000_001;
+export const SOURCE_SEED = 9_000_001;
 const REFERENCE_SEED = 8_000_001;
 
 export interface EvalOptions {
@@ -42,6 +42,8 @@ export interface EvalOptions {
 
 export interface MethodScores {
   label: string;
+  /** runs that failed (e.g. diverged: engine/numerical_error); metrics cover the others */
+  failed: number;
   fid: number;
   accuracy: number;
   l2: number;
@@ -50,14 +52,14 @@ export interface MethodScores {
   seconds: number;
 }
 
-function images(domain: ShapeDomain, n: number, seed: number): Float32Array {
+export function images(domain: ShapeDomain, n: number, seed: number): Float32Array {
   const rng = new Rng(seed);
   const out = new Float32Array(n * IMG);
   for (let i = 0; i < n; i++) renderShape(domain, sampleShapeParams(rng, DEMO_SIZE), DEMO_SIZE, out.subarray(i * IMG, (i + 1) * IMG));
   return out;
 }
 
-class Judge {
+export class Judge {
   private constructor(private readonly session: GraphSession, readonly reference: Float32Array, readonly nRef: number) {}
 
   static async create(packDir: string, nRef: number): Promise<Judge> {
@@ -78,8 +80,13 @@ class Judge {
     return { features: out.features.data as Float32Array, pSquare: p };
   }
 
-  async score(label: string, sources01: Float32Array, outputs01: Float32Array, seconds: number): Promise<MethodScores> {
+  async score(label: string, sources01All: Float32Array, outputs01All: Float32Array, seconds: number, ok?: boolean[]): Promise<MethodScores> {
+    const keep = (a: Float32Array) => (ok ? Float32Array.from(ok.flatMap((good, i) => (good ? Array.from(a.subarray(i * IMG, (i + 1) * IMG)) : []))) : a);
+    const sources01 = keep(sources01All);
+    const outputs01 = keep(outputs01All);
     const n = outputs01.length / IMG;
+    const failed = ok ? ok.filter((g) => !g).length : 0;
+    if (n < 2) return { label, failed, fid: NaN, accuracy: NaN, l2: NaN, psnr: NaN, ssim: NaN, seconds };
     const { features, pSquare } = await this.classify(outputs01.map((v) => 2 * v - 1));
     let l2 = 0, ps = 0, ss = 0;
     for (let i = 0; i < n; i++) {
@@ -91,6 +98,7 @@ class Judge {
     }
     return {
       label,
+      failed,
       fid: frechetDistance(features, n, this.reference, this.nRef, EVAL_FEATURES),
       accuracy: pSquare.reduce((s, p) => s + (p > 0.5 ? 1 : 0), 0) / n,
       l2,
@@ -106,28 +114,33 @@ class Judge {
 }
 
 /** Translate every source image through the engine (batched), seeds 1000 + i. */
-async function translate(core: EngineCore, sources: Float32Array, params: Partial<RunParams>): Promise<{ out: Float32Array; seconds: number }> {
+export async function translate(core: EngineCore, sources: Float32Array, params: Partial<RunParams>): Promise<{ out: Float32Array; ok: boolean[]; seconds: number }> {
   const n = sources.length / IMG;
   const out = new Float32Array(n * IMG);
+  const ok = new Array<boolean>(n).fill(true);
   const t0 = Date.now();
   await Promise.all(
     Array.from({ length: n }, (_, i) =>
-      new Promise<void>((resolve, reject) => {
+      new Promise<void>((resolve) => {
         core.start({ pack: 'demo', image: sources.slice(i * IMG, (i + 1) * IMG), params: { ...params, seed: 1000 + i, previewEvery: 0 } }, (e: RunEvent) => {
           if (e.type === 'result') {
             out.set(e.image, i * IMG);
             resolve();
-          } else if (e.type === 'error') reject(new Error(`${e.code}: ${e.message}`));
+          } else if (e.type === 'error' || e.type === 'cancelled') {
+            ok[i] = false;
+            resolve();
+          }
         });
       }),
     ),
   );
-  return { out, seconds: (Date.now() - t0) / 1000 };
+  return { out, ok, seconds: (Date.now() - t0) / 1000 };
 }
 
 export function formatTable(rows: MethodScores[], title: string): string {
-  const header = ['run', 'FID (lower: more real)', 'target acc', 'L2 (lower: more faithful)', 'PSNR', 'SSIM', 'seconds'];
-  const body = rows.map((r) => [r.label, r.fid.toFixed(2), `${(100 * r.accuracy).toFixed(1)}%`, r.l2.toFixed(3), r.psnr.toFixed(2), r.ssim.toFixed(3), r.seconds.toFixed(0)]);
+  const header = ['run', 'FID (lower: more real)', 'target acc', 'L2 (lower: more faithful)', 'PSNR', 'SSIM', 'diverged', 'seconds'];
+  const f = (v: number, d: number) => (Number.isFinite(v) ? v.toFixed(d) : '-');
+  const body = rows.map((r) => [r.label, f(r.fid, 2), Number.isFinite(r.accuracy) ? `${(100 * r.accuracy).toFixed(1)}%` : '-', f(r.l2, 3), f(r.psnr, 2), f(r.ssim, 3), String(r.failed), r.seconds.toFixed(0)]);
   const w = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i])).join(' | ')} |`;
   return [title, line(header), `|${w.map((x) => '-'.repeat(x + 2)).join('|')}|`, ...body.map(line), ''].join('\n');
@@ -170,9 +183,9 @@ export async function evaluate(opts: EvalOptions = {}): Promise<{ tables: string
   const tables: string[] = [];
   const results: Record<string, MethodScores[]> = {};
   const run = async (label: string, params: Partial<RunParams>) => {
-    const { out, seconds } = await translate(core, sources, params);
-    const s = await judge.score(label, sources01, out, seconds);
-    log(`  ${label}: FID ${s.fid.toFixed(2)}, acc ${(100 * s.accuracy).toFixed(1)}%, L2 ${s.l2.toFixed(3)}, PSNR ${s.psnr.toFixed(2)}, SSIM ${s.ssim.toFixed(3)} (${seconds.toFixed(0)} s)`);
+    const { out, ok, seconds } = await translate(core, sources, params);
+    const s = await judge.score(label, sources01, out, seconds, ok);
+    log(`  ${label}: failed ${s.failed}, FID ${s.fid.toFixed(2)}, acc ${(100 * s.accuracy).toFixed(1)}%, L2 ${s.l2.toFixed(3)}, PSNR ${s.psnr.toFixed(2)}, SSIM ${s.ssim.toFixed(3)} (${seconds.toFixed(0)} s)`);
     return { s, out };
   };
   const section = (key: string, title: string, rows: MethodScores[]) => {
@@ -186,6 +199,7 @@ export async function evaluate(opts: EvalOptions = {}): Promise<{ tables: string
   const realTargets = images('square', n, REFERENCE_SEED + 77);
   const floor = await judge.score('real squares (floor)', realTargets.map((v) => (v + 1) / 2), realTargets.map((v) => (v + 1) / 2), 0);
   floor.l2 = NaN;
+  floor.seconds = 0;
   floor.psnr = NaN;
   floor.ssim = NaN;
   const ceiling = await judge.score('sources, untranslated', sources01, sources01, 0);
@@ -208,7 +222,7 @@ export async function evaluate(opts: EvalOptions = {}): Promise<{ tables: string
   }
   const quick = opts.quick ?? false;
   const lambdaS = quick ? [0, d.lambdaS, 4 * d.lambdaS] : [0, d.lambdaS / 4, d.lambdaS, 2 * d.lambdaS, 4 * d.lambdaS];
-  const lambdaI = quick ? [0, d.lambdaI, 4 * d.lambdaI] : [0, d.lambdaI / 2, d.lambdaI, 2 * d.lambdaI, 4 * d.lambdaI];
+  const lambdaI = quick ? [0, d.lambdaI, 1.5 * d.lambdaI] : [0, d.lambdaI / 4, d.lambdaI / 2, d.lambdaI, 1.5 * d.lambdaI, 2 * d.lambdaI];
   const Ms = quick ? [Math.round(d.M * 0.6), d.M] : [Math.round(d.M * 0.6), Math.round(d.M * 0.8), d.M, Math.round(d.M * 1.2)].filter((m) => m <= pack.numTimesteps);
   const sweep = async (key: string, title: string, points: { label: string; params: Partial<RunParams> }[]) => {
     const rows: MethodScores[] = [];
