@@ -3,17 +3,14 @@
  * the engine, and turns the engine's events into persisted run events, stored images and run
  * state transitions. Works the same over the embedded queue and a distributed one.
  */
-import type { Engine, RunEvent, RunParams } from '../engine';
+import type { RunEvent, RunParams } from '../engine';
 import { isEngineError } from '../engine';
 import { encodePng, pngToTensor, rgbToPng } from '../images';
-import type { ArtifactStorage } from '../storage';
-import type { EventBus } from '../events/event-bus';
 import { topics } from '../events/event-bus';
-import type { RunQueue } from '../queue/run-queue';
 import type { Logger } from '../logger';
 import { l2Distance, psnr, ssim } from '../metrics/image-metrics';
-import type { RunRecord, RunStore } from './run-store';
-import { RunEventsLog } from './run-events-log';
+import type { RunRecord } from './run-store';
+import type { RunDeps } from './run-service';
 
 interface Active {
   run: RunRecord;
@@ -28,18 +25,7 @@ export class Dispatcher {
   private stopSignal!: () => void;
   private readonly stopping = new Promise<void>((resolve) => (this.stopSignal = resolve));
 
-  constructor(
-    private readonly deps: {
-      store: RunStore;
-      queue: RunQueue;
-      bus: EventBus;
-      events: RunEventsLog;
-      storage: ArtifactStorage;
-      engine: Engine;
-      log: Logger;
-      concurrency: number;
-    },
-  ) {}
+  constructor(private readonly deps: RunDeps & { log: Logger; concurrency: number }) {}
 
   start(): void {
     this.loopDone = this.loop();

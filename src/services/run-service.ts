@@ -28,18 +28,18 @@ export interface TranslateRequest {
   params?: Partial<RunParams>;
 }
 
+/** What the run lifecycle works with (the dispatcher shares all but the config). */
+export interface RunDeps {
+  store: RunStore;
+  queue: RunQueue;
+  bus: EventBus;
+  events: RunEventsLog;
+  storage: ArtifactStorage;
+  engine: Engine;
+}
+
 export class RunService {
-  constructor(
-    private readonly deps: {
-      store: RunStore;
-      queue: RunQueue;
-      bus: EventBus;
-      events: RunEventsLog;
-      storage: ArtifactStorage;
-      engine: Engine;
-      config: AppConfig;
-    },
-  ) {}
+  constructor(private readonly deps: RunDeps & { config: AppConfig }) {}
 
   packs(): PackInfo[] {
     return this.deps.engine.packs;
