@@ -154,6 +154,10 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('service on %s', (_name
     expect(await codeOf(TRANSLATE, input({ params: { lambdaS: -1 } }))).toBe('input/params_out_of_range');
     expect(await codeOf(TRANSLATE, input({ params: { steps: 1, M: 5 } }))).toBe('input/params_out_of_range');
     expect(await codeOf(TRANSLATE, input({ params: { seed: 1.5 } }))).toBe('input/params_out_of_range');
+    // a faithfulness weight the explicit step cannot take at this few steps would blow the sample up
+    const unstable = (await srv.gql(TRANSLATE, input({ params: { M: 500, steps: 5, lambdaI: 500 } }))).errors?.[0];
+    expect(unstable?.extensions?.code).toBe('input/params_out_of_range');
+    expect(unstable?.message).toMatch(/lambdaI: 500 with 5 steps from M = 500 would make the faithfulness step diverge; at these steps lambda_i must stay below \d/);
     expect(await codeOf(TRANSLATE, input({ params: { M: 'ten' } }))).toBe('BAD_USER_INPUT');
     expect(await codeOf(`{ runs(first: 2, after: "garbage!") { edges { cursor } } }`, {})).toBe('input/bad_cursor');
     expect(await codeOf(`{ runs(first: 0) { edges { cursor } } }`, {})).toBe('input/invalid');

@@ -5,6 +5,8 @@
 import { z } from 'zod';
 import { EngineError } from './errors';
 import type { PackInfo, RunParams } from './types';
+import { createSchedule, respaceSchedule, Schedule } from './sampling/schedule';
+import { lowPassOperator } from './sampling/lowpass';
 
 const paramsSchema = z
   .object({
@@ -24,7 +26,7 @@ const paramsSchema = z
 export const DEFAULT_PREVIEW_EVERY = 10;
 
 /** Validate a request's parameters over a pack's defaults (also used by the service, via index.ts). */
-export function resolveParams(pack: Pick<PackInfo, 'defaults' | 'numTimesteps'>, given: Partial<RunParams> = {}): RunParams {
+export function resolveParams(pack: Pick<PackInfo, 'defaults' | 'numTimesteps'> & Partial<Pick<PackInfo, 'schedule' | 'imageSize'>>, given: Partial<RunParams> = {}): RunParams {
   const d = pack.defaults;
   const M = given.M ?? d.M;
   const merged = {
@@ -50,7 +52,79 @@ export function resolveParams(pack: Pick<PackInfo, 'defaults' | 'numTimesteps'>,
   if (p.M > T) throw new EngineError('engine/invalid_input', `params.M: must be <= ${T} (the pack's timesteps), got ${p.M}`, { field: 'params.M' });
   if (p.steps > p.M) throw new EngineError('engine/invalid_input', `params.steps: must be <= M (${p.M}), got ${p.steps}`, { field: 'params.steps' });
   if (p.steps === 1 && p.M > 1) throw new EngineError('engine/invalid_input', `params.steps: one step cannot go from timestep ${p.M - 1} to 0; use steps >= 2`, { field: 'params.steps' });
+  if (p.sampler === 'egsde' && p.s2 === 'neg_l2' && p.lambdaI > 0 && pack.schedule && pack.imageSize) {
+    // DESIGN.md section 3, step 5: y -= lambda_i w grad E_i with grad E_i = 2 L^T L (y - xt) is an
+    // explicit step on a quadratic. Along the top eigenvector of L^T L each step multiplies the
+    // deviation by |1/sqrt(alpha_k) - 2 lambda_i w_k rho|; respacing enlarges beta_k, so few steps
+    // with a large lambda_i blow the sample up. Refuse runs whose amplification peaks above 10.
+    const base = baseSchedule(pack.schedule, T);
+    const sched = p.steps === T && p.M === T ? base : respaceSchedule(base, p.steps, p.M);
+    const rho = lowPassNorm(pack.imageSize, pack.defaults.downN);
+    const peak = (lambdaI: number) => {
+      let prod = 1;
+      let max = 1;
+      for (let k = sched.betas.length - 1; k >= 0; k--) {
+        const a = Math.sqrt(sched.alphas[k]);
+        prod *= Math.abs(1 / a - (2 * lambdaI * sched.betas[k] * rho) / a);
+        max = Math.max(max, prod);
+      }
+      return max;
+    };
+    if (peak(p.lambdaI) > MAX_AMPLIFICATION) {
+      let lo = 0;
+      let hi = p.lambdaI;
+      for (let i = 0; i < 40; i++) {
+        const mid = (lo + hi) / 2;
+        if (peak(mid) > MAX_AMPLIFICATION) hi = mid;
+        else lo = mid;
+      }
+      throw new EngineError(
+        'engine/invalid_input',
+        `params.lambdaI: ${p.lambdaI} with ${p.steps} steps from M = ${p.M} would make the faithfulness step diverge; at these steps lambda_i must stay below ${lo.toFixed(1)} (or take more steps)`,
+        { field: 'params.lambdaI', max: lo },
+      );
+    }
+  }
   return p;
+}
+
+/** the largest growth of a deviation along the run the faithfulness step may cause */
+const MAX_AMPLIFICATION = 10;
+
+const schedules = new Map<string, Schedule>();
+function baseSchedule(s: NonNullable<PackInfo['schedule']>, T: number): Schedule {
+  const key = JSON.stringify([s, T]);
+  let v = schedules.get(key);
+  if (!v) {
+    v = createSchedule({ betaSchedule: s.betaSchedule, betaStart: s.betaStart, betaEnd: s.betaEnd, numDiffusionTimesteps: T, varType: s.varType });
+    schedules.set(key, v);
+  }
+  return v;
+}
+
+const norms = new Map<string, number>();
+/** Largest eigenvalue of L^T L for the separable low-pass L = P (x) P: lambda_max(P^T P)^2. */
+function lowPassNorm(size: number, downN: number): number {
+  const key = `${size}/${downN}`;
+  let v = norms.get(key);
+  if (v === undefined) {
+    const P = lowPassOperator(size, downN);
+    const n = P.cols;
+    // power iteration on P^T P
+    let x = new Float64Array(n).fill(1 / Math.sqrt(n));
+    let lambda = 0;
+    for (let it = 0; it < 200; it++) {
+      const px = new Float64Array(P.rows);
+      for (let i = 0; i < P.rows; i++) for (let j = 0; j < n; j++) px[i] += P.data[i * n + j] * x[j];
+      const y = new Float64Array(n);
+      for (let i = 0; i < P.rows; i++) for (let j = 0; j < n; j++) y[j] += P.data[i * n + j] * px[i];
+      lambda = Math.sqrt(y.reduce((a, b) => a + b * b, 0));
+      x = y.map((e) => e / lambda);
+    }
+    v = lambda * lambda;
+    norms.set(key, v);
+  }
+  return v;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -105,6 +105,7 @@ export interface PackInfo {
   targetDomain: string;
   imageSize: number;
   numTimesteps: number;
+  schedule: { betaSchedule: 'linear' | 'quad' | 'const' | 'jsd' | 'sigmoid'; betaStart: number; betaEnd: number; varType: 'fixedsmall' | 'fixedlarge' };
   defaults: Omit<RunParams, 'seed' | 'previewEvery'> & { downN: number };
 }
 

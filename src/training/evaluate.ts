@@ -122,15 +122,21 @@ export async function translate(core: EngineCore, sources: Float32Array, params:
   await Promise.all(
     Array.from({ length: n }, (_, i) =>
       new Promise<void>((resolve) => {
-        core.start({ pack: 'demo', image: sources.slice(i * IMG, (i + 1) * IMG), params: { ...params, seed: 1000 + i, previewEvery: 0 } }, (e: RunEvent) => {
-          if (e.type === 'result') {
-            out.set(e.image, i * IMG);
-            resolve();
-          } else if (e.type === 'error' || e.type === 'cancelled') {
-            ok[i] = false;
-            resolve();
-          }
-        });
+        try {
+          core.start({ pack: 'demo', image: sources.slice(i * IMG, (i + 1) * IMG), params: { ...params, seed: 1000 + i, previewEvery: 0 } }, (e: RunEvent) => {
+            if (e.type === 'result') {
+              out.set(e.image, i * IMG);
+              resolve();
+            } else if (e.type === 'error' || e.type === 'cancelled') {
+              ok[i] = false;
+              resolve();
+            }
+          });
+        } catch {
+          // refused (e.g. a lambda_i the faithfulness step cannot take stably): counted as failed
+          ok[i] = false;
+          resolve();
+        }
       }),
     ),
   );
@@ -138,7 +144,7 @@ export async function translate(core: EngineCore, sources: Float32Array, params:
 }
 
 export function formatTable(rows: MethodScores[], title: string): string {
-  const header = ['run', 'FID (lower: more real)', 'target acc', 'L2 (lower: more faithful)', 'PSNR', 'SSIM', 'diverged', 'seconds'];
+  const header = ['run', 'FID (lower: more real)', 'target acc', 'L2 (lower: more faithful)', 'PSNR', 'SSIM', 'failed/refused', 'seconds'];
   const f = (v: number, d: number) => (Number.isFinite(v) ? v.toFixed(d) : '-');
   const body = rows.map((r) => [r.label, f(r.fid, 2), Number.isFinite(r.accuracy) ? `${(100 * r.accuracy).toFixed(1)}%` : '-', f(r.l2, 3), f(r.psnr, 2), f(r.ssim, 3), String(r.failed), r.seconds.toFixed(0)]);
   const w = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));

@@ -84,6 +84,7 @@ export class EngineCore {
       targetDomain: m.targetDomain,
       imageSize: m.imageSize,
       numTimesteps: m.schedule.numTimesteps,
+      schedule: { betaSchedule: m.schedule.betaSchedule, betaStart: m.schedule.betaStart, betaEnd: m.schedule.betaEnd, varType: m.schedule.varType },
       defaults: { sampler: m.defaults.sampler, M: m.defaults.M, steps: m.defaults.steps, lambdaS: m.defaults.lambdaS, lambdaI: m.defaults.lambdaI, s1: m.defaults.s1, s2: m.defaults.s2, repeats: m.defaults.repeats, downN: m.defaults.downN },
     }));
   }
@@ -96,7 +97,7 @@ export class EngineCore {
     if (this.closed) throw new EngineError('engine/closed', 'the engine is closed');
     const pack = findPack(this.packList, req.pack);
     const m = pack.manifest;
-    const params = resolveParams({ defaults: m.defaults, numTimesteps: m.schedule.numTimesteps }, req.params);
+    const params = resolveParams(this.packs().find((p) => p.name === m.name)!, req.params);
     const S = m.imageSize;
     if (!(req.image instanceof Float32Array) || req.image.length !== 3 * S * S) {
       throw new EngineError('engine/invalid_input', `image: pack ${m.name} takes [3, ${S}, ${S}] (${3 * S * S} values), got ${req.image?.length ?? 0} values`, { field: 'image' });
