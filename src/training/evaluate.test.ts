@@ -11,10 +11,11 @@ const PACK = path.join(__dirname, '..', '..', 'models', 'demo');
 
 (fs.existsSync(path.join(PACK, 'pack.json')) ? test : test.skip)('npm run eval on the demo pack: three methods, metrics, grid', async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'egsde-eval-'));
-  const { results } = await evaluate({ packDir: PACK, n: 6, references: 64, steps: 10, sweeps: false, outDir: out, log: () => {} });
+  const { results } = await evaluate({ packDir: PACK, n: 6, references: 64, sweeps: false, outDir: out, log: () => {} });
   const rows = results.methods;
   expect(rows.map((r) => r.label)).toEqual(['real squares (floor)', 'sources, untranslated', 'SDEdit', 'ILVR', 'EGSDE']);
   for (const r of rows.slice(2)) {
+    expect(r.failed).toBe(0);
     expect(Number.isFinite(r.fid)).toBe(true);
     expect(r.accuracy).toBeGreaterThanOrEqual(0);
     expect(r.ssim).toBeLessThanOrEqual(1);
