@@ -3,6 +3,7 @@
  * run's events into an async iterable.
  */
 import * as path from 'path';
+import { randomUUID } from 'crypto';
 import { Worker } from 'worker_threads';
 import { EngineError } from '../errors';
 import type { EngineStatus, PackInfo, RunEvent, RunParams, TranslateRequest } from '../types';
@@ -119,7 +120,7 @@ export async function startEngineThread(options: EngineOptions, logger?: EngineL
     packs,
     async start(req) {
       const image = Float32Array.from(req.image ?? []);
-      const runId = req.runId ?? (await import('crypto')).randomUUID();
+      const runId = req.runId ?? randomUUID();
       const ch = new Channel<RunEvent>();
       channels.set(runId, ch);
       try {
