@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { EngineError } from './errors';
 import type { PackInfo, RunParams } from './types';
-import { createSchedule, respaceSchedule, Schedule } from './sampling/schedule';
+import { cachedSchedule, respaceSchedule } from './sampling/schedule';
 import { lowPassOperator } from './sampling/lowpass';
 
 const paramsSchema = z
@@ -57,7 +57,7 @@ export function resolveParams(pack: Pick<PackInfo, 'defaults' | 'numTimesteps'> 
     // explicit step on a quadratic. Along the top eigenvector of L^T L each step multiplies the
     // deviation by |1/sqrt(alpha_k) - 2 lambda_i w_k rho|; respacing enlarges beta_k, so few steps
     // with a large lambda_i blow the sample up. Refuse runs whose amplification peaks above 10.
-    const base = baseSchedule(pack.schedule, T);
+    const base = cachedSchedule({ ...pack.schedule, numDiffusionTimesteps: T });
     const sched = p.steps === T && p.M === T ? base : respaceSchedule(base, p.steps, p.M);
     const rho = lowPassNorm(pack.imageSize, pack.defaults.downN);
     const peak = (lambdaI: number) => {
@@ -90,17 +90,6 @@ export function resolveParams(pack: Pick<PackInfo, 'defaults' | 'numTimesteps'> 
 
 /** the largest growth of a deviation along the run the faithfulness step may cause */
 const MAX_AMPLIFICATION = 10;
-
-const schedules = new Map<string, Schedule>();
-function baseSchedule(s: NonNullable<PackInfo['schedule']>, T: number): Schedule {
-  const key = JSON.stringify([s, T]);
-  let v = schedules.get(key);
-  if (!v) {
-    v = createSchedule({ betaSchedule: s.betaSchedule, betaStart: s.betaStart, betaEnd: s.betaEnd, numDiffusionTimesteps: T, varType: s.varType });
-    schedules.set(key, v);
-  }
-  return v;
-}
 
 const norms = new Map<string, number>();
 /** Largest eigenvalue of L^T L for the separable low-pass L = P (x) P: lambda_max(P^T P)^2. */

@@ -60,14 +60,15 @@ export function images(domain: ShapeDomain, n: number, seed: number): Float32Arr
 }
 
 export class Judge {
-  private constructor(private readonly session: GraphSession, readonly reference: Float32Array, readonly nRef: number) {}
+  private reference: Float32Array = new Float32Array(0);
+
+  private constructor(private readonly session: GraphSession, readonly nRef: number) {}
 
   static async create(packDir: string, nRef: number): Promise<Judge> {
     const s = await GraphSession.create(decodeModel(fs.readFileSync(path.join(packDir, 'eval-classifier.onnx')), 'eval-classifier.onnx'));
-    const j = new Judge(s, new Float32Array(0), nRef);
-    const ref = images('square', nRef, REFERENCE_SEED);
-    const { features } = await j.classify(ref);
-    return new Judge(s, features, nRef);
+    const j = new Judge(s, nRef);
+    j.reference = (await j.classify(images('square', nRef, REFERENCE_SEED))).features;
+    return j;
   }
 
   /** images in [-1, 1] -> features [n, 64] and P(square) */

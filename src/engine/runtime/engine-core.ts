@@ -10,7 +10,7 @@ import { Graph } from '../onnx/ir';
 import { decodeModel } from '../onnx/model-io';
 import { LoadedPack, discoverPacks, findPack } from '../packs';
 import { resolveParams } from '../params';
-import { createSchedule, Schedule } from '../sampling/schedule';
+import { cachedSchedule, Schedule } from '../sampling/schedule';
 import { RecordedNoise, SeededNoise } from '../sampling/noise';
 import { RunState } from '../sampling/run-state';
 import { buildStepGraph } from '../sampling/step-graph';
@@ -49,7 +49,6 @@ export class EngineCore {
   private readonly batcher: Batcher;
   private readonly executors = new Map<string, Promise<StepExecutor>>();
   private readonly graphs = new Map<string, Graph>();
-  private readonly schedules = new Map<string, Schedule>();
   private readonly runs = new Map<string, LiveRun>();
   private wake: (() => void) | null = null;
   private closed = false;
@@ -76,8 +75,9 @@ export class EngineCore {
     return new EngineCore(opts, provider, packs, errors, log);
   }
 
+  /** The packs as the public API describes them (derived once). */
   packs(): PackInfo[] {
-    return this.packList.map(({ manifest: m }) => ({
+    this.packInfos ??= this.packList.map(({ manifest: m }) => ({
       name: m.name,
       description: m.description,
       sourceDomains: m.sourceDomains,
@@ -87,7 +87,10 @@ export class EngineCore {
       schedule: { betaSchedule: m.schedule.betaSchedule, betaStart: m.schedule.betaStart, betaEnd: m.schedule.betaEnd, varType: m.schedule.varType },
       defaults: { sampler: m.defaults.sampler, M: m.defaults.M, steps: m.defaults.steps, lambdaS: m.defaults.lambdaS, lambdaI: m.defaults.lambdaI, s1: m.defaults.s1, s2: m.defaults.s2, repeats: m.defaults.repeats, downN: m.defaults.downN },
     }));
+    return this.packInfos;
   }
+
+  private packInfos: PackInfo[] | null = null;
 
   /**
    * Validate a request and queue its run; events go to `emit` (steps, then exactly one of
@@ -187,13 +190,8 @@ export class EngineCore {
   }
 
   private scheduleOf(pack: LoadedPack): Schedule {
-    const m = pack.manifest;
-    let s = this.schedules.get(m.name);
-    if (!s) {
-      s = createSchedule({ betaSchedule: m.schedule.betaSchedule, betaStart: m.schedule.betaStart, betaEnd: m.schedule.betaEnd, numDiffusionTimesteps: m.schedule.numTimesteps, varType: m.schedule.varType });
-      this.schedules.set(m.name, s);
-    }
-    return s;
+    const m = pack.manifest.schedule;
+    return cachedSchedule({ betaSchedule: m.betaSchedule, betaStart: m.betaStart, betaEnd: m.betaEnd, numDiffusionTimesteps: m.numTimesteps, varType: m.varType });
   }
 
   private loadGraph(file: string): Graph {

@@ -256,3 +256,16 @@ export function respaceSchedule(base: Schedule, K: number, M: number = base.beta
   }
   return deriveArrays(base.varType, timesteps, betas, alphasCumprod, alphasCumprodPrev);
 }
+
+const scheduleCache = new Map<string, Schedule>();
+
+/** createSchedule, memoised by its options (schedules are immutable; packs share them). */
+export function cachedSchedule(options: ScheduleOptions = {}): Schedule {
+  const key = JSON.stringify([options.betaSchedule, options.betaStart, options.betaEnd, options.numDiffusionTimesteps, options.varType]);
+  let s = scheduleCache.get(key);
+  if (!s) {
+    s = createSchedule(options);
+    scheduleCache.set(key, s);
+  }
+  return s;
+}

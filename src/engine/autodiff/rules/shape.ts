@@ -122,7 +122,8 @@ export const shapeRules: RuleFamily = {
     if (!inSp.every(isStatic) || !outSp.every(isStatic)) unsupported(node, 'spatial sizes must be static');
     if (getInt(node, 'antialias', 0) !== 0) unsupported(node, 'antialias=1 has no gradient rule');
     let g = ctx.gradOutput(0)!;
-    const scales = node.inputs[2] ? b.factsOf(node.inputs[2]) && constScales(ctx) : undefined;
+    const scalesTensor = node.inputs[2] ? b.constantTensor(node.inputs[2]) : undefined;
+    const scales = scalesTensor && scalesTensor.data.length ? Array.from(scalesTensor.data as Float32Array, Number) : undefined;
     const mats = [0, 1].map((k) => resizeMatrix(node, inSp[k] as number, outSp[k] as number, scales ? scales[r - 2 + k] : undefined));
     // H axis: dX_h = Rh^T dY   ([Hi, Ho] @ [.., Ho, W])
     if (inSp[0] !== outSp[0] || !mats[0].identity) g = b.matmul(b.floats([inSp[0] as number, outSp[0] as number], mats[0].transposed()), g);
@@ -131,11 +132,3 @@ export const shapeRules: RuleFamily = {
     return [g];
   },
 };
-
-function constScales(ctx: GradContext): number[] | undefined {
-  const name = ctx.node.inputs[2];
-  const node = ctx.b.graph.nodes.find((n) => n.outputs[0] === name && n.opType === 'Constant');
-  const t = node?.attrs.value?.type === 'tensor' ? node.attrs.value.value : ctx.b.graph.initializers.get(name);
-  if (!t || t.data.length === 0) return undefined;
-  return Array.from(t.data as Float32Array, Number);
-}
