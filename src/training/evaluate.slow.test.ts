@@ -26,4 +26,4 @@ const PACK = path.join(__dirname, '..', '..', 'models', 'demo');
   expect(rows[1].ssim).toBeCloseTo(1, 6);
   expect(fs.existsSync(path.join(out, 'grid.png'))).toBe(true);
   fs.rmSync(out, { recursive: true, force: true });
-}, 300000);
+});
