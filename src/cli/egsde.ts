@@ -52,7 +52,7 @@ export function cli(argv: string[]): Promise<void> {
 
 if (require.main === module) {
   cli(process.argv).catch((e: unknown) => {
-    console.error(isEngineError(e) ? `error ${e.code}: ${e.message.replace(`${e.code}: `, '')}` : e);
+    console.error(isEngineError(e) ? `error ${e.code}: ${e.message}` : e);
     process.exit(1);
   });
 }

@@ -1,5 +1,6 @@
 /**
- * The engine's one public surface. The server imports from here only.
+ * The engine's door for the service (the second, for tooling, is ./toolkit.ts). Nothing outside
+ * src/engine imports past these two files; the linter (eslint.config.mjs) enforces it.
  *
  *   const engine = await createEngine({ modelsDir: 'models' });
  *   const run = await engine.start({ pack: 'cat2dog', image, params: { seed: 1 } });
@@ -10,10 +11,10 @@ import type { EngineOptions } from './runtime/engine-core';
 
 export type { Engine, EngineLogger, RunHandle, EngineOptions };
 export * from './types';
-export { EngineError, isEngineError, ENGINE_ERROR_CODES } from './errors';
-export type { EngineErrorCode } from './errors';
-export { EngineCore } from './runtime/engine-core';
-export { resolveParams, DEFAULT_PREVIEW_EVERY } from './params';
+export * from './vocabulary';
+export { CodedError, isCodedError, ERROR_CODES } from '../errors';
+export type { ErrorCode } from '../errors';
+export { resolveParams, runParamsSchema, DEFAULT_PREVIEW_EVERY, MAX_SEED } from './params';
 
 /** Start the engine in a worker thread (the embedded mode), so the caller's loop never blocks. */
 export function createEngine(options: EngineOptions, logger?: EngineLogger): Promise<Engine> {

@@ -1,27 +1,51 @@
 /**
- * Run parameters: the request's values over the pack's defaults, validated. Every violation is
- * an engine/invalid_input error naming the field.
+ * Run parameters: one zod schema, from which the RunParams type, the pack manifest's `defaults`
+ * (a partial of it, src/engine/packs/schema.ts) and the GraphQL input's limits are derived.
+ * `resolveParams` lays a request over a pack's defaults and validates it; every violation is an
+ * 'input/params_out_of_range' error naming the field.
  */
 import { z } from 'zod';
-import { EngineError } from './errors';
-import type { PackInfo, RunParams } from './types';
+import { CodedError } from '../errors';
+import type { PackInfo } from './types';
+import { ENERGIES, SAMPLERS } from './vocabulary';
 import { cachedSchedule, respaceSchedule } from './sampling/schedule';
 import { lowPassOperator } from './sampling/lowpass';
 
-const paramsSchema = z
+/** An integer field in [min, max] with messages that say so. */
+export const intIn = (min: number, max: number) =>
+  z.number().int('must be an integer').min(min, `must be >= ${min}`).max(max, `must be <= ${max}`);
+
+/** Seeds are 32-bit: the seeded generator's state (src/engine/sampling/noise.ts). */
+export const MAX_SEED = 2 ** 32 - 1;
+
+const weight = z.number().finite('must be finite').min(0, 'must be >= 0').max(1e6, 'must be <= 1000000');
+
+/** Every run parameter, with its range (see docs/egsde-step.md for what each does). */
+export const runParamsSchema = z
   .object({
-    sampler: z.enum(['egsde', 'sdedit', 'ilvr']),
-    M: z.number().int().min(1),
-    steps: z.number().int().min(1),
-    lambdaS: z.number().finite().min(0).max(1e6),
-    lambdaI: z.number().finite().min(0).max(1e6),
-    s1: z.enum(['cosine', 'neg_l2']),
-    s2: z.enum(['cosine', 'neg_l2']),
-    seed: z.number().int().min(0).max(2 ** 32 - 1),
-    repeats: z.number().int().min(1).max(100),
-    previewEvery: z.number().int().min(0).max(100000),
+    sampler: z.enum(SAMPLERS),
+    /** start time M: the run starts from timestep M-1 */
+    M: intIn(1, 100_000),
+    /** steps per repeat, 1..M (fewer than M respaces the schedule; 1 only when M = 1) */
+    steps: intIn(1, 100_000),
+    /** realism weight lambda_s (EGSDE) */
+    lambdaS: weight,
+    /** faithfulness weight lambda_i (EGSDE) */
+    lambdaI: weight,
+    /** realism energy */
+    s1: z.enum(ENERGIES),
+    /** faithfulness energy */
+    s2: z.enum(ENERGIES),
+    seed: intIn(0, MAX_SEED),
+    /** repeats of the whole procedure (the official sample_step) */
+    repeats: intIn(1, 100),
+    /** a preview every N steps (and at the last); 0 turns previews off */
+    previewEvery: intIn(0, 100_000),
   })
   .strict();
+
+/** Run parameters; every field defaults to the pack's `defaults` (seed: random). */
+export type RunParams = z.output<typeof runParamsSchema>;
 
 export const DEFAULT_PREVIEW_EVERY = 10;
 
@@ -37,23 +61,23 @@ export function resolveParams(pack: Pick<PackInfo, 'defaults' | 'numTimesteps'> 
     lambdaI: given.lambdaI ?? d.lambdaI,
     s1: given.s1 ?? d.s1,
     s2: given.s2 ?? d.s2,
-    seed: given.seed ?? Math.floor(Math.random() * 2 ** 32),
+    seed: given.seed ?? Math.floor(Math.random() * (MAX_SEED + 1)),
     repeats: given.repeats ?? d.repeats,
     previewEvery: given.previewEvery ?? DEFAULT_PREVIEW_EVERY,
   };
-  const parsed = paramsSchema.safeParse({ ...merged, ...stripUndefined(given) });
+  const parsed = runParamsSchema.safeParse({ ...merged, ...stripUndefined(given) });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue.path.join('.') || '(params)';
-    throw new EngineError('engine/invalid_input', `params.${field}: ${issue.message}`, { field: `params.${field}` });
+    throw new CodedError('input/params_out_of_range', `params.${field}: ${issue.message}`, { field: `params.${field}` });
   }
   const p = parsed.data;
   const T = pack.numTimesteps;
-  if (p.M > T) throw new EngineError('engine/invalid_input', `params.M: must be <= ${T} (the pack's timesteps), got ${p.M}`, { field: 'params.M' });
-  if (p.steps > p.M) throw new EngineError('engine/invalid_input', `params.steps: must be <= M (${p.M}), got ${p.steps}`, { field: 'params.steps' });
-  if (p.steps === 1 && p.M > 1) throw new EngineError('engine/invalid_input', `params.steps: one step cannot go from timestep ${p.M - 1} to 0; use steps >= 2`, { field: 'params.steps' });
+  if (p.M > T) throw new CodedError('input/params_out_of_range', `params.M: must be <= ${T} (the pack's timesteps), got ${p.M}`, { field: 'params.M' });
+  if (p.steps > p.M) throw new CodedError('input/params_out_of_range', `params.steps: must be <= M (${p.M}), got ${p.steps}`, { field: 'params.steps' });
+  if (p.steps === 1 && p.M > 1) throw new CodedError('input/params_out_of_range', `params.steps: one step cannot go from timestep ${p.M - 1} to 0; use steps >= 2`, { field: 'params.steps' });
   if (p.sampler === 'egsde' && p.s2 === 'neg_l2' && p.lambdaI > 0 && pack.schedule && pack.imageSize) {
-    // DESIGN.md section 3, step 5: y -= lambda_i w grad E_i with grad E_i = 2 L^T L (y - xt) is an
+    // docs/egsde-step.md §4: y -= lambda_i w grad E_i with grad E_i = 2 L^T L (y - xt) is an
     // explicit step on a quadratic. Along the top eigenvector of L^T L each step multiplies the
     // deviation by |1/sqrt(alpha_k) - 2 lambda_i w_k rho|; respacing enlarges beta_k, so few steps
     // with a large lambda_i blow the sample up. Refuse runs whose amplification peaks above 10.
@@ -78,8 +102,8 @@ export function resolveParams(pack: Pick<PackInfo, 'defaults' | 'numTimesteps'> 
         if (peak(mid) > MAX_AMPLIFICATION) hi = mid;
         else lo = mid;
       }
-      throw new EngineError(
-        'engine/invalid_input',
+      throw new CodedError(
+        'input/params_out_of_range',
         `params.lambdaI: ${p.lambdaI} with ${p.steps} steps from M = ${p.M} would make the faithfulness step diverge; at these steps lambda_i must stay below ${lo.toFixed(1)} (or take more steps)`,
         { field: 'params.lambdaI', max: lo },
       );

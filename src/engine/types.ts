@@ -2,33 +2,11 @@
  * The engine's public types: requests, step states, results, status. Plain data only, so they
  * cross the worker-thread boundary unchanged.
  */
-import type { EngineErrorCode } from './errors';
-import type { SamplerKind, FaithfulnessEnergyKind } from './sampling/step-graph';
-import type { RealismEnergyKind } from './sampling/realism-energy';
-import type { ExecutionProvider } from './runtime/session';
+import type { ErrorCode } from '../errors';
+import type { RunParams } from './params';
+import type { BetaScheduleKind, ExecutionProvider, FaithfulnessEnergyKind, RealismEnergyKind, SamplerKind, VarianceType } from './vocabulary';
 
-export type { SamplerKind, FaithfulnessEnergyKind, RealismEnergyKind, ExecutionProvider };
-
-/** Run parameters; every field defaults to the pack's `defaults` (seed: random). */
-export interface RunParams {
-  sampler: SamplerKind;
-  /** start time M, 1..T */
-  M: number;
-  /** steps per repeat, 1..M (fewer than M respaces the schedule; 1 only when M = 1) */
-  steps: number;
-  /** realism weight lambda_s >= 0 (EGSDE) */
-  lambdaS: number;
-  /** faithfulness weight lambda_i >= 0 (EGSDE) */
-  lambdaI: number;
-  s1: RealismEnergyKind;
-  s2: FaithfulnessEnergyKind;
-  /** 0 .. 2^32 - 1 */
-  seed: number;
-  /** repeats of the whole procedure (the official sample_step), 1..100 */
-  repeats: number;
-  /** a preview every N steps (and at the last); 0 turns previews off. Default 10. */
-  previewEvery: number;
-}
+export type { SamplerKind, FaithfulnessEnergyKind, RealismEnergyKind, ExecutionProvider, RunParams };
 
 export interface TranslateRequest {
   /** caller-chosen id (the service uses its Run id); generated when absent */
@@ -86,7 +64,7 @@ export interface RunFailed {
   type: 'error';
   runId: string;
   seq: number;
-  code: EngineErrorCode;
+  code: ErrorCode;
   message: string;
 }
 
@@ -105,7 +83,7 @@ export interface PackInfo {
   targetDomain: string;
   imageSize: number;
   numTimesteps: number;
-  schedule: { betaSchedule: 'linear' | 'quad' | 'const' | 'jsd' | 'sigmoid'; betaStart: number; betaEnd: number; varType: 'fixedsmall' | 'fixedlarge' };
+  schedule: { betaSchedule: BetaScheduleKind; betaStart: number; betaEnd: number; varType: VarianceType };
   defaults: Omit<RunParams, 'seed' | 'previewEvery'> & { downN: number };
 }
 
@@ -117,5 +95,5 @@ export interface EngineStatus {
   maxBatch: number;
   packs: string[];
   /** packs that failed to load, with their errors */
-  packErrors: { code: EngineErrorCode; message: string }[];
+  packErrors: { code: ErrorCode; message: string }[];
 }

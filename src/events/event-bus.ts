@@ -11,6 +11,14 @@ export interface EventBus {
 }
 
 export const topics = {
+  /** a run's events (RunEventView), or the end marker when it is deleted */
   run: (id: string) => `run:${id}`,
+  /** runs created, changing state, or deleted (RunRecord | { id, deleted: true }) */
   runsChanged: 'runs',
+  /** `{ id }`: stop this run at its next step, on whichever worker holds it */
+  cancel: 'run-cancel',
 } as const;
+
+export interface CancelRequest {
+  readonly id: string;
+}

@@ -1,5 +1,5 @@
 /** The embedded event bus: in-process fan-out, each subscriber with its own unbounded queue. */
-import { Channel } from '../engine/runtime/channel';
+import { Channel } from '../util/channel';
 import { EventBus } from './event-bus';
 
 export class MemoryEventBus implements EventBus {

@@ -7,7 +7,7 @@
  * for 8-bit x).
  */
 import sharp, { type Metadata, type OutputInfo, type SharpOptions } from 'sharp';
-import { ServiceError } from '../services/errors';
+import { CodedError } from '../errors';
 import { sniffImageFormat, type AcceptedImageFormat } from './formats';
 
 export interface DecodeLimits {
@@ -46,8 +46,8 @@ function isPixelLimitError(e: unknown): boolean {
   return e instanceof Error && /pixel limit/i.test(e.message);
 }
 
-function tooLarge(width: number, height: number, maxPixels: number): ServiceError {
-  return new ServiceError(
+function tooLarge(width: number, height: number, maxPixels: number): CodedError {
+  return new CodedError(
     'input/image_too_large',
     `image is ${width}x${height} (${width * height} pixels), more than the ${maxPixels}-pixel limit`,
     { width, height, pixels: width * height, maxPixels },
@@ -71,7 +71,7 @@ function checkLimits(limits: DecodeLimits): void {
  * `size` and centre-crop to size x size (`fit: 'cover', position: 'centre'`), and map each 8-bit
  * value v to v / 127.5 - 1. Animated WebP: the first frame.
  *
- * Errors (ServiceError): 'input/image_missing' (no bytes), 'input/image_too_large' (over
+ * Errors (CodedError): 'input/image_missing' (no bytes), 'input/image_too_large' (over
  * `maxBytes` or `maxPixels`), 'input/image_unsupported_format' (a recognised non-accepted
  * format: GIF, TIFF, SVG, HEIF, BMP...), 'input/image_undecodable' (unrecognised, corrupt or
  * truncated data).
@@ -79,9 +79,9 @@ function checkLimits(limits: DecodeLimits): void {
 export async function decodeSourceImage(bytes: Buffer, size: number, limits: DecodeLimits): Promise<DecodedSourceImage> {
   if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`decodeSourceImage: size must be a positive integer, got ${size}`);
   checkLimits(limits);
-  if (bytes.length === 0) throw new ServiceError('input/image_missing', 'the image is empty (0 bytes)');
+  if (bytes.length === 0) throw new CodedError('input/image_missing', 'the image is empty (0 bytes)');
   if (bytes.length > limits.maxBytes) {
-    throw new ServiceError('input/image_too_large', `image is ${bytes.length} bytes, more than the ${limits.maxBytes}-byte limit`, {
+    throw new CodedError('input/image_too_large', `image is ${bytes.length} bytes, more than the ${limits.maxBytes}-byte limit`, {
       bytes: bytes.length,
       maxBytes: limits.maxBytes,
     });
@@ -92,13 +92,13 @@ export async function decodeSourceImage(bytes: Buffer, size: number, limits: Dec
     case 'accepted':
       break;
     case 'unsupported':
-      throw new ServiceError(
+      throw new CodedError(
         'input/image_unsupported_format',
         `unsupported image format "${sniffed.format}"; accepted: PNG, JPEG, WebP`,
         { format: sniffed.format },
       );
     case 'unknown':
-      throw new ServiceError('input/image_undecodable', 'the data is not a PNG, JPEG or WebP image (unrecognised signature)');
+      throw new CodedError('input/image_undecodable', 'the data is not a PNG, JPEG or WebP image (unrecognised signature)');
     default: {
       const never: never = sniffed;
       throw new Error(`unreachable: ${JSON.stringify(never)}`);
@@ -120,17 +120,17 @@ export async function decodeSourceImage(bytes: Buffer, size: number, limits: Dec
         .catch(() => null);
       throw dims
         ? tooLarge(dims.width, dims.height, limits.maxPixels)
-        : new ServiceError('input/image_too_large', `image has more than the ${limits.maxPixels}-pixel limit`, { maxPixels: limits.maxPixels });
+        : new CodedError('input/image_too_large', `image has more than the ${limits.maxPixels}-pixel limit`, { maxPixels: limits.maxPixels });
     }
-    throw new ServiceError('input/image_undecodable', `the ${format.toUpperCase()} image could not be read: ${firstLine(e)}`, { format });
+    throw new CodedError('input/image_undecodable', `the ${format.toUpperCase()} image could not be read: ${firstLine(e)}`, { format });
   }
   if (meta.format !== format) {
-    throw new ServiceError('input/image_undecodable', `the image's signature says ${format} but its decoder says ${meta.format}`, {
+    throw new CodedError('input/image_undecodable', `the image's signature says ${format} but its decoder says ${meta.format}`, {
       format,
     });
   }
   if (!(meta.width > 0 && meta.height > 0)) {
-    throw new ServiceError('input/image_undecodable', 'the image has no dimensions', { format });
+    throw new CodedError('input/image_undecodable', 'the image has no dimensions', { format });
   }
   if (meta.width * meta.height > limits.maxPixels) throw tooLarge(meta.width, meta.height, limits.maxPixels);
   const shown = meta.autoOrient ?? { width: meta.width, height: meta.height };
@@ -148,10 +148,10 @@ export async function decodeSourceImage(bytes: Buffer, size: number, limits: Dec
       .toBuffer({ resolveWithObject: true }));
   } catch (e) {
     if (isPixelLimitError(e)) throw tooLarge(meta.width, meta.height, limits.maxPixels);
-    throw new ServiceError('input/image_undecodable', `the ${format.toUpperCase()} image could not be decoded: ${firstLine(e)}`, { format });
+    throw new CodedError('input/image_undecodable', `the ${format.toUpperCase()} image could not be decoded: ${firstLine(e)}`, { format });
   }
   if (info.width !== size || info.height !== size || info.channels !== 3 || data.length !== size * size * 3) {
-    throw new ServiceError('input/image_undecodable', `decoding produced ${info.width}x${info.height}x${info.channels}, expected ${size}x${size}x3`, {
+    throw new CodedError('input/image_undecodable', `decoding produced ${info.width}x${info.height}x${info.channels}, expected ${size}x${size}x3`, {
       format,
     });
   }

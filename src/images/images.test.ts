@@ -1,6 +1,6 @@
 import zlib from 'node:zlib';
 import sharp, { type Sharp } from 'sharp';
-import { isServiceError, type ServiceErrorCode } from '../services/errors';
+import { isCodedError, type ErrorCode } from '../errors';
 import { decodeSourceImage, encodePng, parseDataUrl, pngToTensor, rgbToPng, sniffImageFormat } from './index';
 
 const LIMITS = { maxBytes: 10 * 1024 * 1024, maxPixels: 40_000_000 };
@@ -44,14 +44,14 @@ function expectPixel(actual: [number, number, number], expected: [number, number
 /** RGB 0..255 -> the decoded [-1, 1] value. */
 const norm = (c: { r: number; g: number; b: number }): [number, number, number] => [c.r / 127.5 - 1, c.g / 127.5 - 1, c.b / 127.5 - 1];
 
-async function expectCode(p: Promise<unknown> | (() => unknown), code: ServiceErrorCode): Promise<Error> {
+async function expectCode(p: Promise<unknown> | (() => unknown), code: ErrorCode): Promise<Error> {
   let err: unknown;
   try {
     await (typeof p === 'function' ? p() : p);
   } catch (e) {
     err = e;
   }
-  if (!isServiceError(err, code)) throw new Error(`expected ServiceError ${code}, got ${err instanceof Error ? `${err.name}: ${(err as { code?: string }).code ?? ''} ${err.message}` : String(err)}`);
+  if (!isCodedError(err, code)) throw new Error(`expected CodedError ${code}, got ${err instanceof Error ? `${err.name}: ${(err as { code?: string }).code ?? ''} ${err.message}` : String(err)}`);
   return err;
 }
 
@@ -325,10 +325,10 @@ describe('parseDataUrl', () => {
         err = e;
       }
       if (s.startsWith('data:;')) {
-        expect(isServiceError(err, 'input/image_unsupported_format')).toBe(true);
+        expect(isCodedError(err, 'input/image_unsupported_format')).toBe(true);
         continue;
       }
-      if (!isServiceError(err, 'input/image_undecodable')) throw new Error(`${JSON.stringify(s.slice(0, 60))}: expected input/image_undecodable, got ${String(err)}`);
+      if (!isCodedError(err, 'input/image_undecodable')) throw new Error(`${JSON.stringify(s.slice(0, 60))}: expected input/image_undecodable, got ${String(err)}`);
       expect(err.message.length).toBeGreaterThan(10);
     }
   });

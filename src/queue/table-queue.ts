@@ -1,19 +1,18 @@
 /** The embedded queue: the Run table is the queue (persisted, survives restarts); in-process wake-ups. */
-import type { RunRecord, RunStore } from '../services/run-store';
-import { RunQueue } from './run-queue';
+import type { QueuedRuns, RunQueue } from './run-queue';
 
 export class TableRunQueue implements RunQueue {
   private waiters: (() => void)[] = [];
   private closed = false;
 
-  constructor(private readonly store: RunStore) {}
+  constructor(private readonly store: QueuedRuns) {}
 
   async enqueue(_runId: string): Promise<void> {
     this.wake();
   }
 
-  claim(): Promise<RunRecord | null> {
-    return this.closed ? Promise.resolve(null) : this.store.claimNext();
+  take(): Promise<string | null> {
+    return this.closed ? Promise.resolve(null) : this.store.oldestQueuedId();
   }
 
   waitForWork(timeoutMs: number): Promise<void> {

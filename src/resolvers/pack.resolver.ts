@@ -1,6 +1,5 @@
 import { Ctx, Query, Resolver } from 'type-graphql';
 import type { GraphQLContext } from './context';
-import { guard } from './errors';
 import { EngineStatusType, PackType, toEngineStatusType, toPackType } from './pack.type';
 
 @Resolver()
@@ -12,6 +11,6 @@ export class PackResolver {
 
   @Query(() => EngineStatusType)
   engineStatus(@Ctx() ctx: GraphQLContext): Promise<EngineStatusType> {
-    return guard(async () => toEngineStatusType(await ctx.services.engine.status(), await ctx.services.queue.length()));
+    return (async () => toEngineStatusType(await ctx.services.engine.status(), await ctx.services.queue.length()))();
   }
 }

@@ -1,16 +1,17 @@
 import { Field, Float, Int, ObjectType } from 'type-graphql';
 import type { EngineStatus, PackInfo } from '../engine';
+import type { EnergyKind, SamplerKind } from '../engine';
 import { EnergyEnum, SamplerEnum } from './enums';
 
 @ObjectType('PackDefaults', { description: "a pack's default run parameters" })
 export class PackDefaultsType {
-  @Field(() => SamplerEnum) sampler!: SamplerEnum;
+  @Field(() => SamplerEnum) sampler!: SamplerKind;
   @Field(() => Int) M!: number;
   @Field(() => Int) steps!: number;
   @Field(() => Float) lambdaS!: number;
   @Field(() => Float) lambdaI!: number;
-  @Field(() => EnergyEnum) s1!: EnergyEnum;
-  @Field(() => EnergyEnum) s2!: EnergyEnum;
+  @Field(() => EnergyEnum) s1!: EnergyKind;
+  @Field(() => EnergyEnum) s2!: EnergyKind;
   @Field(() => Int) repeats!: number;
   @Field(() => Int) downN!: number;
 }
@@ -34,7 +35,7 @@ export function toPackType(p: PackInfo): PackType {
     targetDomain: p.targetDomain,
     imageSize: p.imageSize,
     numTimesteps: p.numTimesteps,
-    defaults: { ...p.defaults, sampler: p.defaults.sampler as SamplerEnum, s1: p.defaults.s1 as EnergyEnum, s2: p.defaults.s2 as EnergyEnum },
+    defaults: p.defaults,
   };
 }
 

@@ -1,5 +1,6 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import type { RunEventView } from '../services/run-events';
+import type { RunEventType as RunEventKind, RunStatus } from '../runs';
 import { RunEventTypeEnum, RunStatusEnum } from './enums';
 import { RunErrorType, artifactUrl } from './run.type';
 
@@ -13,9 +14,9 @@ export class EnergiesType {
 export class RunEventType {
   @Field(() => ID) runId!: string;
   @Field(() => Int) seq!: number;
-  @Field(() => RunEventTypeEnum) type!: RunEventTypeEnum;
+  @Field(() => RunEventTypeEnum) type!: RunEventKind;
   @Field() createdAt!: Date;
-  @Field(() => RunStatusEnum, { nullable: true, description: 'STATUS events' }) status!: RunStatusEnum | null;
+  @Field(() => RunStatusEnum, { nullable: true, description: 'STATUS events' }) status!: RunStatus | null;
   @Field(() => Int, { nullable: true, description: 'STEP events: 1-based step' }) step!: number | null;
   @Field(() => Int, { nullable: true }) totalSteps!: number | null;
   @Field(() => Int, { nullable: true, description: 'timestep the models saw' }) t!: number | null;
@@ -30,9 +31,9 @@ export function toRunEventType(v: RunEventView): RunEventType {
   return {
     runId: v.runId,
     seq: v.seq,
-    type: v.type as RunEventTypeEnum,
+    type: v.type,
     createdAt: v.createdAt instanceof Date ? v.createdAt : new Date(v.createdAt),
-    status: (v.status as RunStatusEnum) ?? null,
+    status: (v.status) ?? null,
     step: v.step?.step ?? null,
     totalSteps: v.step?.totalSteps ?? null,
     t: v.step?.t ?? null,

@@ -1,11 +1,11 @@
 import { Arg, Args, ArgsType, Ctx, Field, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
-import { ServiceError } from '../services/errors';
+import { CodedError } from '../errors';
 import { topics } from '../events/event-bus';
-import { encodeRunCursor } from '../services/run-store';
-import type { RunRecord } from '../services/run-store';
+import { MAX_PAGE_SIZE, encodeRunCursor } from '../runs';
+import type { RunRecord } from '../runs';
 import type { RunEventView } from '../services/run-events';
 import type { GraphQLContext } from './context';
-import { guard, guardIterable } from './errors';
+import { translateIterationErrors } from './errors';
 import { RunChangeType, RunConnectionType, RunType, toRunType } from './run.type';
 import { RunEventType, toRunEventType } from './run-event.type';
 import { RunFilterInput, TranslateInput } from './translate.input';
@@ -14,7 +14,7 @@ import { readUpload } from './upload';
 @ArgsType()
 class RunsArgs {
   @Field(() => RunFilterInput, { nullable: true }) filter?: RunFilterInput;
-  @Field(() => Int, { defaultValue: 20, description: '1..200' }) first!: number;
+  @Field(() => Int, { defaultValue: 20, description: `1..${MAX_PAGE_SIZE}` }) first!: number;
   @Field(() => String, { nullable: true, description: 'endCursor of the previous page' }) after?: string;
 }
 
@@ -28,48 +28,48 @@ class RunEventsArgs {
 export class RunResolver {
   @Query(() => RunType, { description: 'a run by id (error run/not_found if there is none)' })
   run(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<RunType> {
-    return guard(async () => toRunType(await ctx.services.runs.get(id)));
+    return (async () => toRunType(await ctx.services.runs.get(id)))();
   }
 
   @Query(() => RunConnectionType, { description: 'run history, newest first' })
-  runs(@Args() { filter, first, after }: RunsArgs, @Ctx() ctx: GraphQLContext): Promise<RunConnectionType> {
-    return guard(async () => {
-      if (first < 1 || first > 200) throw new ServiceError('input/invalid', `first must be in 1..200, got ${first}`, { field: 'first' });
-      if (filter?.createdAfter && Number.isNaN(filter.createdAfter.getTime())) throw new ServiceError('input/invalid', 'createdAfter is not a date', { field: 'filter.createdAfter' });
+  async runs(@Args() { filter, first, after }: RunsArgs, @Ctx() ctx: GraphQLContext): Promise<RunConnectionType> {
+    {
+      if (first < 1 || first > MAX_PAGE_SIZE) throw new CodedError('input/invalid', `first must be in 1..${MAX_PAGE_SIZE}, got ${first}`, { field: 'first' });
+      if (filter?.createdAfter && Number.isNaN(filter.createdAfter.getTime())) throw new CodedError('input/invalid', 'createdAfter is not a date', { field: 'filter.createdAfter' });
       const page = await ctx.services.runs.list({ status: filter?.status, task: filter?.task, createdAfter: filter?.createdAfter, createdBefore: filter?.createdBefore }, first, after ?? null);
       return {
         edges: page.rows.map((r) => ({ cursor: encodeRunCursor({ createdAt: r.createdAt, id: r.id }), node: toRunType(r) })),
         pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
       };
-    });
+    }
   }
 
   @Mutation(() => RunType, { description: 'queue a translation; follow it with Subscription.runEvents' })
-  translate(@Arg('input', () => TranslateInput) input: TranslateInput, @Ctx() ctx: GraphQLContext): Promise<RunType> {
-    return guard(async () => {
+  async translate(@Arg('input', () => TranslateInput) input: TranslateInput, @Ctx() ctx: GraphQLContext): Promise<RunType> {
+    {
       const { config } = ctx.services;
       if ((input.image === undefined || input.image === null) === (input.upload === undefined || input.upload === null)) {
-        throw new ServiceError('input/image_missing', 'give exactly one of input.image (a data URL) and input.upload', { field: 'image' });
+        throw new CodedError('input/image_missing', 'give exactly one of input.image (a data URL) and input.upload', { field: 'image' });
       }
       const image = input.upload ? { bytes: await readUpload(input.upload, config.maxImageBytes) } : { dataUrl: input.image! };
       const params = input.params ? Object.fromEntries(Object.entries(input.params).filter(([, v]) => v !== undefined && v !== null)) : {};
       return toRunType(await ctx.services.runs.translate({ task: input.task, image, params }));
-    });
+    }
   }
 
   @Mutation(() => RunType, { description: 'cancel a queued run now, or a running one at its next step' })
-  cancelRun(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<RunType> {
-    return guard(async () => toRunType(await ctx.services.runs.cancel(id, (rid) => ctx.services.dispatcher.cancel(rid))));
+  async cancelRun(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<RunType> {
+    return toRunType(await ctx.services.runs.cancel(id));
   }
 
   @Mutation(() => Boolean, { description: 'delete a finished run and its events (run/not_deletable while it is queued or running)' })
   deleteRun(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<boolean> {
-    return guard(() => ctx.services.runs.delete(id));
+    return ctx.services.runs.delete(id);
   }
 
   @Subscription(() => RunEventType, {
     description: 'what the subscriber missed after afterSeq, then live steps, then the terminal event; then it completes',
-    subscribe: ({ args, context }) => guardIterable((context as GraphQLContext).services.runs.events(args.id as string, args.afterSeq as number)),
+    subscribe: ({ args, context }) => translateIterationErrors((context as GraphQLContext).services.runs.events(args.id as string, args.afterSeq as number), context as GraphQLContext),
   })
   runEvents(@Root() ev: RunEventView, @Args() _args: RunEventsArgs): RunEventType {
     return toRunEventType(ev);

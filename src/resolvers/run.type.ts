@@ -1,18 +1,20 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
-import type { RunRecord } from '../services/run-store';
+import { GraphQLBigInt } from 'graphql-scalars';
+import type { EnergyKind, SamplerKind } from '../engine';
+import type { RunRecord, RunStatus } from '../runs';
 import { EnergyEnum, RunStatusEnum, SamplerEnum } from './enums';
 
 export const artifactUrl = (key: string | null | undefined): string | null => (key ? `/artifacts/${key}` : null);
 
 @ObjectType('RunParams', { description: 'the parameters a run uses (request over the pack defaults)' })
 export class RunParamsType {
-  @Field(() => SamplerEnum) sampler!: SamplerEnum;
+  @Field(() => SamplerEnum) sampler!: SamplerKind;
   @Field(() => Int, { description: 'start time M' }) M!: number;
   @Field(() => Int, { description: 'steps per repeat (fewer than M: respaced)' }) steps!: number;
   @Field(() => Float) lambdaS!: number;
   @Field(() => Float) lambdaI!: number;
-  @Field(() => EnergyEnum) s1!: EnergyEnum;
-  @Field(() => EnergyEnum) s2!: EnergyEnum;
+  @Field(() => EnergyEnum) s1!: EnergyKind;
+  @Field(() => EnergyEnum) s2!: EnergyKind;
   @Field(() => Int) repeats!: number;
   @Field(() => Int) previewEvery!: number;
 }
@@ -41,11 +43,11 @@ export class RunErrorType {
 @ObjectType('Run')
 export class RunType {
   @Field(() => ID) id!: string;
-  @Field(() => RunStatusEnum) status!: RunStatusEnum;
+  @Field(() => RunStatusEnum) status!: RunStatus;
   @Field({ description: 'the model pack' }) task!: string;
-  @Field(() => SamplerEnum) sampler!: SamplerEnum;
+  @Field(() => SamplerEnum) sampler!: SamplerKind;
   @Field(() => RunParamsType) params!: RunParamsType;
-  @Field(() => Float, { description: '0 .. 2^32 - 1' }) seed!: number;
+  @Field(() => GraphQLBigInt, { description: '0 .. 2^32 - 1' }) seed!: number;
   @Field(() => Int) totalSteps!: number;
   @Field(() => Int) stepsDone!: number;
   @Field(() => Int, { description: 'seq of the newest event' }) lastSeq!: number;
@@ -64,25 +66,13 @@ export class RunType {
 }
 
 export function toRunType(r: RunRecord): RunType {
-  const p = r.params as Record<string, unknown>;
-  const metrics = r.metrics as { l2: number; psnr: number; ssim: number } | null;
   return {
     id: r.id,
-    status: r.status as RunStatusEnum,
+    status: r.status,
     task: r.task,
-    sampler: r.sampler as SamplerEnum,
-    params: {
-      sampler: p.sampler as SamplerEnum,
-      M: p.M as number,
-      steps: p.steps as number,
-      lambdaS: p.lambdaS as number,
-      lambdaI: p.lambdaI as number,
-      s1: p.s1 as EnergyEnum,
-      s2: p.s2 as EnergyEnum,
-      repeats: p.repeats as number,
-      previewEvery: p.previewEvery as number,
-    },
-    seed: Number(r.seed),
+    sampler: r.params.sampler,
+    params: r.params,
+    seed: r.seed,
     totalSteps: r.totalSteps,
     stepsDone: r.stepsDone,
     lastSeq: r.lastSeq,
@@ -91,8 +81,8 @@ export function toRunType(r: RunRecord): RunType {
     createdAt: r.createdAt,
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
-    timings: r.timings as RunTimingsType | null,
-    metrics: metrics ? { ...metrics, psnr: Number.isFinite(metrics.psnr) ? metrics.psnr : 100 } : null,
+    timings: r.timings,
+    metrics: r.metrics ? { ...r.metrics, psnr: Number.isFinite(r.metrics.psnr) ? r.metrics.psnr : 100 } : null,
     error: r.errorCode ? { code: r.errorCode, message: r.errorMessage ?? '' } : null,
     sourceKey: r.sourceKey,
     sourceUrl: artifactUrl(r.sourceKey)!,

@@ -1,9 +1,9 @@
 import type { FileUpload } from 'graphql-upload-minimal';
-import { ServiceError } from '../services/errors';
+import { CodedError } from '../errors';
 
 /** Read an upload into memory, refusing it as soon as it passes maxBytes. */
 export async function readUpload(upload: Promise<FileUpload>, maxBytes: number): Promise<Buffer> {
-  const tooLarge = () => new ServiceError('input/image_too_large', `the upload is larger than ${maxBytes} bytes`, { field: 'upload' });
+  const tooLarge = () => new CodedError('input/image_too_large', `the upload is larger than ${maxBytes} bytes`, { field: 'upload' });
   try {
     const file = await upload;
     const chunks: Buffer[] = [];

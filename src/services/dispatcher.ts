@@ -3,13 +3,14 @@
  * the engine, and turns the engine's events into persisted run events, stored images and run
  * state transitions. Works the same over the embedded queue and a distributed one.
  */
-import type { RunEvent, RunParams } from '../engine';
-import { isEngineError } from '../engine';
+import type { RunEvent } from '../engine';
+import { CodedError, isCodedError } from '../errors';
 import { encodePng, pngToTensor, rgbToPng } from '../images';
 import { topics } from '../events/event-bus';
+import type { CancelRequest } from '../events/event-bus';
 import type { Logger } from '../logger';
 import { l2Distance, psnr, ssim } from '../metrics/image-metrics';
-import type { RunRecord } from './run-store';
+import type { RunRecord } from '../runs';
 import type { RunDeps } from './run-service';
 
 interface Active {
@@ -22,6 +23,7 @@ export class Dispatcher {
   private readonly active = new Map<string, Active>();
   private stopped = false;
   private loopDone: Promise<void> | null = null;
+  private stopCancels: () => void = () => {};
   private stopSignal!: () => void;
   private readonly stopping = new Promise<void>((resolve) => (this.stopSignal = resolve));
 
@@ -29,15 +31,23 @@ export class Dispatcher {
 
   start(): void {
     this.loopDone = this.loop();
+    void this.followCancels();
+  }
+
+  /** Cancels arrive on the bus from any API instance; the worker holding the run stops it at its next step. */
+  private async followCancels(): Promise<void> {
+    const requests = this.deps.bus.subscribe(topics.cancel)[Symbol.asyncIterator]();
+    this.stopCancels = () => void requests.return?.();
+    for (;;) {
+      const { value, done } = await requests.next();
+      if (done || this.stopped) return;
+      const id = (value as CancelRequest).id;
+      if (this.active.has(id)) this.deps.engine.cancel(id);
+    }
   }
 
   get activeRuns(): number {
     return this.active.size;
-  }
-
-  /** Forward a cancel to the engine if the run is stepping here. */
-  cancel(runId: string): void {
-    if (this.active.has(runId)) this.deps.engine.cancel(runId);
   }
 
   /**
@@ -47,6 +57,7 @@ export class Dispatcher {
   async stop(drainMs: number): Promise<void> {
     this.stopped = true;
     this.stopSignal();
+    this.stopCancels();
     await this.deps.queue.close();
     await this.loopDone;
     const all = Promise.all([...this.active.values()].map((a) => a.done));
@@ -69,7 +80,7 @@ export class Dispatcher {
       }
       let run: RunRecord | null = null;
       try {
-        run = await queue.claim();
+        run = await this.takeAndClaim();
       } catch (e) {
         log.error({ err: (e as Error).message }, 'claiming a run failed');
       }
@@ -80,6 +91,21 @@ export class Dispatcher {
       const a: Active = { run, done: Promise.resolve(), stopping: false };
       this.active.set(run.id, a);
       a.done = this.execute(a).finally(() => this.active.delete(run!.id));
+    }
+  }
+
+  /** At-least-once delivery: a taken id that another worker claimed first is skipped. */
+  private async takeAndClaim(): Promise<RunRecord | null> {
+    for (;;) {
+      const id = await this.deps.queue.take();
+      if (id === null) return null;
+      try {
+        const { applied, run } = await this.deps.store.claim(id);
+        if (applied) return run;
+      } catch (e) {
+        // deleted between take and claim
+        if (!isCodedError(e, 'run/not_found')) throw e;
+      }
     }
   }
 
@@ -96,10 +122,10 @@ export class Dispatcher {
       await events.append(run.id, { type: 'STATUS', status: 'RUNNING' });
       await publishRun();
       const source = await storage.get(run.sourceKey);
-      if (!source) throw Object.assign(new Error(`source image ${run.sourceKey} is missing from storage`), { code: 'storage/not_found' });
+      if (!source) throw new CodedError('storage/not_found', `source image ${run.sourceKey} is missing from storage`, { key: run.sourceKey });
       const { tensor, width } = await pngToTensor(source.bytes);
       const image = tensor.map((v) => 2 * v - 1);
-      const params = { ...(run.params as Partial<RunParams>), seed: Number(run.seed) };
+      const params = { ...run.params, seed: run.seed };
       const handle = await engine.start({ runId: run.id, pack: run.task, image, params });
       started = true;
       // a cancel (or a shutdown) that arrived between the claim and the engine's start
@@ -140,7 +166,7 @@ export class Dispatcher {
           break;
       }
     } catch (e) {
-      const code = isEngineError(e) ? e.code : ((e as { code?: string }).code ?? 'engine/model_error');
+      const code = isCodedError(e) ? e.code : 'engine/model_error';
       if (code === 'engine/closed' && (await store.requeue(run.id).catch(() => false))) {
         // the engine went away (not the run's fault): give the run back to the queue
         await events.append(run.id, { type: 'STATUS', status: 'QUEUED' }).catch(() => undefined);

@@ -4,7 +4,7 @@
  */
 import type { EventBus } from '../events/event-bus';
 import { topics } from '../events/event-bus';
-import type { RunStore } from './run-store';
+import type { RunStore } from '../runs';
 import { EventPayload, RunEventView, viewOf } from './run-events';
 
 export class RunEventsLog {

@@ -2,7 +2,7 @@
  * What a run's event log holds and what subscribers receive: one shape for the persisted log
  * (replay by seq) and the live bus.
  */
-import type { RunEventRecord, RunEventType, RunStatus } from './run-store';
+import type { RunEventRecord, RunEventType, RunStatus } from '../runs';
 
 export interface StepPayload {
   step: number;

@@ -5,16 +5,18 @@
  */
 import { randomUUID } from 'crypto';
 import type { Engine, PackInfo, RunParams } from '../engine';
-import { isEngineError, resolveParams } from '../engine';
+import { resolveParams } from '../engine';
 import { decodeSourceImage, encodePng, parseDataUrl } from '../images';
 import type { ArtifactStorage } from '../storage';
 import type { EventBus } from '../events/event-bus';
 import { topics } from '../events/event-bus';
+import type { CancelRequest } from '../events/event-bus';
 import type { RunQueue } from '../queue/run-queue';
 import type { AppConfig } from '../config';
-import { ServiceError } from './errors';
-import { isTerminal } from './run-store';
-import type { RunFilter, RunPage, RunRecord, RunStore } from './run-store';
+import { CodedError } from '../errors';
+import { RUN_INTERRUPTED, isTerminal, runNotFound, recoverInterruptedRuns } from '../runs';
+import type { RecoveryCounts } from '../runs';
+import type { RunFilter, RunPage, RunRecord, RunStore } from '../runs';
 
 /** Published on a run's topic when it is deleted: its subscriptions end. */
 const DELETED = Symbol('deleted');
@@ -47,7 +49,7 @@ export class RunService {
 
   private pack(task: string): PackInfo {
     const p = this.deps.engine.packs.find((x) => x.name === task);
-    if (!p) throw new ServiceError('input/unknown_task', `unknown task ${JSON.stringify(task)}; available: ${this.deps.engine.packs.map((x) => x.name).join(', ') || '(none)'}`, { field: 'task' });
+    if (!p) throw new CodedError('input/unknown_task', `unknown task ${JSON.stringify(task)}; available: ${this.deps.engine.packs.map((x) => x.name).join(', ') || '(none)'}`, { field: 'task' });
     return p;
   }
 
@@ -55,15 +57,9 @@ export class RunService {
   async translate(req: TranslateRequest): Promise<RunRecord> {
     const { config, storage, store, queue, bus, events } = this.deps;
     const pack = this.pack(req.task);
-    let params: RunParams;
-    try {
-      params = resolveParams(pack, req.params ?? {});
-    } catch (e) {
-      if (isEngineError(e)) throw new ServiceError('input/params_out_of_range', e.message.replace(/^engine\/invalid_input: /, ''), e.details);
-      throw e;
-    }
+    const { seed, ...settings } = resolveParams(pack, req.params ?? {});
     const bytes = 'dataUrl' in req.image ? parseDataUrl(req.image.dataUrl, config.maxImageBytes).bytes : req.image.bytes;
-    if (bytes.length > config.maxImageBytes) throw new ServiceError('input/image_too_large', `the image has ${bytes.length} bytes; the limit is ${config.maxImageBytes}`, { field: 'image' });
+    if (bytes.length > config.maxImageBytes) throw new CodedError('input/image_too_large', `the image has ${bytes.length} bytes; the limit is ${config.maxImageBytes}`, { field: 'image' });
     const source = await decodeSourceImage(bytes, pack.imageSize, { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels });
     // the model's input, cropped and resized, is what the run keeps
     const png = await encodePng(source.tensor.map((v) => (v + 1) / 2), pack.imageSize);
@@ -71,10 +67,9 @@ export class RunService {
     const run = await store.create({
       id: randomUUID(),
       task: pack.name,
-      sampler: params.sampler,
-      params: { ...params, seed: undefined },
-      seed: BigInt(params.seed),
-      totalSteps: params.steps * params.repeats,
+      params: settings,
+      seed,
+      totalSteps: settings.steps * settings.repeats,
       sourceKey: key,
     });
     events.track(run.id, 0);
@@ -86,7 +81,7 @@ export class RunService {
 
   async get(id: string): Promise<RunRecord> {
     const r = await this.deps.store.get(id);
-    if (!r) throw new ServiceError('run/not_found', `no run ${id}`, { id });
+    if (!r) throw runNotFound(id);
     return r;
   }
 
@@ -98,8 +93,37 @@ export class RunService {
     return this.deps.store.list(filter, first, after);
   }
 
-  /** Queued runs are cancelled at once; running ones at their next step boundary. */
-  async cancel(id: string, onRunning: (id: string) => void): Promise<RunRecord> {
+  /**
+   * After a crash, before any worker runs: every run left RUNNING is requeued, cancelled or
+   * failed (src/runs/recovery.ts), and its subscribers get the matching event.
+   */
+  async recover(maxAttempts: number): Promise<RecoveryCounts> {
+    const { store, events, bus } = this.deps;
+    return recoverInterruptedRuns(store, maxAttempts, async (run) => {
+      events.track(run.id, run.lastSeq);
+      try {
+        switch (run.status) {
+          case 'QUEUED':
+            await events.append(run.id, { type: 'STATUS', status: 'QUEUED' });
+            break;
+          case 'FAILED':
+            await events.append(run.id, { type: 'ERROR', error: { code: run.errorCode ?? RUN_INTERRUPTED, message: run.errorMessage ?? '' } });
+            break;
+          case 'CANCELLED':
+            await events.append(run.id, { type: 'CANCELLED' });
+            break;
+          default:
+            break;
+        }
+      } finally {
+        events.forget(run.id);
+      }
+      bus.publish(topics.runsChanged, run);
+    });
+  }
+
+  /** Queued runs are cancelled at once; running ones at their next step, on whichever worker holds them. */
+  async cancel(id: string): Promise<RunRecord> {
     const { store, events, bus } = this.deps;
     const before = await this.get(id);
     const after = await store.requestCancel(id);
@@ -107,7 +131,10 @@ export class RunService {
       await events.append(id, { type: 'CANCELLED' });
       events.forget(id);
       bus.publish(topics.runsChanged, after);
-    } else if (after.status === 'RUNNING') onRunning(id);
+    } else if (after.status === 'RUNNING') {
+      const request: CancelRequest = { id };
+      bus.publish(topics.cancel, request);
+    }
     return after;
   }
 

@@ -13,7 +13,7 @@
  * jest collects tests. Each test gets a fresh, empty storage from `makeStorage` and disposes it.
  */
 import { createHash } from 'node:crypto';
-import { isServiceError, type ServiceErrorCode } from '../services/errors';
+import { isCodedError, type ErrorCode } from '../errors';
 import type { ArtifactStorage } from './types';
 
 export interface StorageUnderTest {
@@ -38,7 +38,7 @@ function bytesOf(n: number, seed: number): Buffer {
   return b;
 }
 
-async function rejectsWith(p: Promise<unknown>, code: ServiceErrorCode, what: string): Promise<void> {
+async function rejectsWith(p: Promise<unknown>, code: ErrorCode, what: string): Promise<void> {
   let err: unknown = undefined;
   let settled = false;
   try {
@@ -47,9 +47,9 @@ async function rejectsWith(p: Promise<unknown>, code: ServiceErrorCode, what: st
   } catch (e) {
     err = e;
   }
-  if (settled) throw new Error(`${what}: expected ServiceError ${code}, but it resolved`);
-  if (!isServiceError(err, code)) {
-    throw new Error(`${what}: expected ServiceError ${code}, got ${err instanceof Error ? `${err.name} ${(err as { code?: string }).code ?? ''}: ${err.message}` : String(err)}`);
+  if (settled) throw new Error(`${what}: expected CodedError ${code}, but it resolved`);
+  if (!isCodedError(err, code)) {
+    throw new Error(`${what}: expected CodedError ${code}, got ${err instanceof Error ? `${err.name} ${(err as { code?: string }).code ?? ''}: ${err.message}` : String(err)}`);
   }
 }
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { isServiceError } from '../services/errors';
+import { isCodedError } from '../errors';
 import { storageConformance } from './conformance';
 import { LocalDiskStorage } from './local-disk';
 import { artifactKey, assertArtifactKey, contentTypeOfKey, isArtifactKey } from './types';
@@ -95,7 +95,7 @@ describe('LocalDiskStorage', () => {
     try {
       let err: unknown;
       await s.put(b, 'image/png').catch((e: unknown) => (err = e));
-      expect(isServiceError(err, 'storage/failed')).toBe(true);
+      expect(isCodedError(err, 'storage/failed')).toBe(true);
       expect((err as Error).message).toContain('simulated crash');
     } finally {
       renameSpy.mockRestore();
@@ -148,7 +148,7 @@ describe('LocalDiskStorage', () => {
     await fsp.writeFile(s.pathOf(key), bad);
     let err: unknown;
     await s.get(key).catch((e: unknown) => (err = e));
-    expect(isServiceError(err, 'storage/failed')).toBe(true);
+    expect(isCodedError(err, 'storage/failed')).toBe(true);
     expect((err as Error).message).toMatch(/corrupt/);
     // Without verification the bytes are served as they are.
     expect((await new LocalDiskStorage(dir, { verifyOnRead: false }).get(key))!.bytes.equals(bad)).toBe(true);
@@ -172,10 +172,10 @@ describe('LocalDiskStorage', () => {
     for (const k of [`../${name}`, `../../${name}`, path.join(root, name), `ab/../../${name}`]) {
       let err: unknown;
       await s.get(k).catch((e: unknown) => (err = e));
-      expect(isServiceError(err, 'storage/not_found')).toBe(true);
+      expect(isCodedError(err, 'storage/not_found')).toBe(true);
       err = undefined;
       await s.delete(k).catch((e: unknown) => (err = e));
-      expect(isServiceError(err, 'storage/not_found')).toBe(true);
+      expect(isCodedError(err, 'storage/not_found')).toBe(true);
     }
     expect(() => s.pathOf(`../${name}`)).toThrow(/no artifact/);
     expect((await fsp.readFile(path.join(root, name))).equals(secret)).toBe(true);
@@ -189,7 +189,7 @@ describe('LocalDiskStorage', () => {
     await fsp.mkdir(s.pathOf(key), { recursive: true });
     let err: unknown;
     await s.stat(key).catch((e: unknown) => (err = e));
-    expect(isServiceError(err, 'storage/failed')).toBe(true);
+    expect(isCodedError(err, 'storage/failed')).toBe(true);
   });
 });
 

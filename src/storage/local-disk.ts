@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { ServiceError } from '../services/errors';
+import { CodedError } from '../errors';
 import {
   type ArtifactStat,
   type ArtifactStorage,
@@ -40,10 +40,10 @@ function errnoCode(e: unknown): string | undefined {
   return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;
 }
 
-function failed(op: string, key: string | null, e: unknown): ServiceError {
-  if (e instanceof ServiceError) return e;
+function failed(op: string, key: string | null, e: unknown): CodedError {
+  if (e instanceof CodedError) return e;
   const msg = e instanceof Error ? e.message : String(e);
-  return new ServiceError('storage/failed', `local storage ${op} failed${key ? ` for ${key}` : ''}: ${msg}`, {
+  return new CodedError('storage/failed', `local storage ${op} failed${key ? ` for ${key}` : ''}: ${msg}`, {
     op,
     key,
     errno: errnoCode(e) ?? null,
@@ -117,7 +117,7 @@ export class LocalDiskStorage implements ArtifactStorage {
       throw failed('get', key, e);
     }
     if (this.verifyOnRead && sha256Hex(bytes) !== key.slice(0, 64)) {
-      throw new ServiceError('storage/failed', `artifact ${key} is corrupt: its bytes no longer match its key`, { op: 'get', key });
+      throw new CodedError('storage/failed', `artifact ${key} is corrupt: its bytes no longer match its key`, { op: 'get', key });
     }
     return { bytes, contentType: contentTypeOfKey(key) };
   }

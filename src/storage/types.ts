@@ -9,7 +9,7 @@
  * ArtifactStorage and passes `storageConformance` (./conformance.ts).
  */
 import { createHash } from 'node:crypto';
-import { ServiceError } from '../services/errors';
+import { CodedError } from '../errors';
 
 /** Content types an artifact may have, and the key extension each maps to. */
 export const ARTIFACT_CONTENT_TYPES = {
@@ -82,7 +82,7 @@ export function isArtifactKey(key: unknown): key is string {
 export function assertArtifactKey(key: unknown): asserts key is string {
   if (!isArtifactKey(key)) {
     const shown = typeof key === 'string' ? JSON.stringify(key.length > 80 ? `${key.slice(0, 80)}...` : key) : typeof key;
-    throw new ServiceError('storage/not_found', `no artifact with key ${shown} (keys look like "<64 hex digits>.png")`, {
+    throw new CodedError('storage/not_found', `no artifact with key ${shown} (keys look like "<64 hex digits>.png")`, {
       key: typeof key === 'string' ? key.slice(0, 200) : null,
     });
   }
@@ -100,7 +100,7 @@ export function normaliseContentType(contentType: string): ArtifactContentType |
 export function requireContentType(contentType: string): ArtifactContentType {
   const ct = normaliseContentType(contentType);
   if (ct === null) {
-    throw new ServiceError(
+    throw new CodedError(
       'storage/failed',
       `cannot store content type ${JSON.stringify(contentType)}; accepted: ${Object.keys(ARTIFACT_CONTENT_TYPES).join(', ')}`,
       { contentType },

@@ -10,7 +10,7 @@ import { Client as PgClient } from 'pg';
 import WebSocket from 'ws';
 import { createClient, Client } from 'graphql-ws';
 import sharp from 'sharp';
-import { App, BuildAppOptions, buildApp } from '../../src/server';
+import { App, BuildAppOptions, buildApp } from '../../src/app';
 import type { AppConfig } from '../../src/config';
 
 export const POSTGRES_URL = process.env.EGSDE_TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';

@@ -1,12 +1,7 @@
-/** Model packs: the pack.json manifest and the loader (DESIGN.md section 5). */
+/** Model packs: the pack.json manifest and the loader (docs/architecture.md). */
 export {
-  BETA_SCHEDULES,
-  FAITHFULNESS_ENERGIES,
   PACK_NAME_PATTERN,
-  REALISM_ENERGIES,
-  SAMPLERS,
-  SCORE_KINDS,
-  VARIANCE_TYPES,
+  PAPER_DEFAULTS,
   formatFieldPath,
   packManifestSchema,
   parsePackManifest,

@@ -1,5 +1,5 @@
 /**
- * The model-pack manifest (`pack.json`, DESIGN.md section 5): its zod schema, the parsed and
+ * The model-pack manifest (`pack.json`, docs/architecture.md, model packs): its zod schema, the parsed and
  * defaults-filled `PackManifest` type, and `parsePackManifest`, which turns any validation
  * failure into an `EngineError('pack/invalid')` naming the file and the JSON field path.
  *
@@ -9,135 +9,16 @@
 import * as path from 'path';
 import { z } from 'zod';
 import { EngineError } from '../errors';
-import type { BetaScheduleKind, VarianceType } from '../sampling/schedule';
-import type { RealismEnergyKind } from '../sampling/realism-energy';
-import type { FaithfulnessEnergyKind, SamplerKind, ScoreKind } from '../sampling/step-graph';
-
-// ---------------------------------------------------------------------------------------------
-// Literal unions, kept equal to the engine's own types (a compile error if either side drifts).
-
-export const BETA_SCHEDULES = ['linear', 'quad', 'const', 'jsd', 'sigmoid'] as const;
-export const VARIANCE_TYPES = ['fixedsmall', 'fixedlarge'] as const;
-export const SCORE_KINDS = ['adm-learned-sigma', 'eps'] as const;
-export const REALISM_ENERGIES = ['cosine', 'neg_l2'] as const;
-export const FAITHFULNESS_ENERGIES = ['cosine', 'neg_l2'] as const;
-export const SAMPLERS = ['egsde', 'sdedit', 'ilvr'] as const;
-
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type Member<T extends readonly string[]> = T[number];
-const unionsMatch: [
-  Same<Member<typeof BETA_SCHEDULES>, BetaScheduleKind>,
-  Same<Member<typeof VARIANCE_TYPES>, VarianceType>,
-  Same<Member<typeof SCORE_KINDS>, ScoreKind>,
-  Same<Member<typeof REALISM_ENERGIES>, RealismEnergyKind>,
-  Same<Member<typeof FAITHFULNESS_ENERGIES>, FaithfulnessEnergyKind>,
-  Same<Member<typeof SAMPLERS>, SamplerKind>,
-] = [true, true, true, true, true, true];
-void unionsMatch;
+import { BETA_SCHEDULES, SCORE_KINDS, VARIANCE_TYPES } from '../vocabulary';
+import { intIn, runParamsSchema } from '../params';
 
 /** Pack names: task ids used in the API (`translate(input: {task})`) and as folder names. */
 export const PACK_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 
 // ---------------------------------------------------------------------------------------------
-// The parsed manifest. Every optional field of pack.json is filled with its default here.
-
-/** `schedule`: the diffusion noise schedule the score model was trained with (DESIGN.md section 3). */
-export interface PackSchedule {
-  /** `get_beta_schedule` kind. Default 'linear'. */
-  betaSchedule: BetaScheduleKind;
-  /** First beta, in (0, 1). Default 1e-4. */
-  betaStart: number;
-  /** Last beta, in (0, 1) and >= betaStart. Default 0.02. */
-  betaEnd: number;
-  /** T, the number of diffusion timesteps (integer 1..100000). Default 1000. */
-  numTimesteps: number;
-  /** Posterior log-variance: 'fixedsmall' or 'fixedlarge'. Default 'fixedsmall'. */
-  varType: VarianceType;
-}
-
-/** `score`: the diffusion (score) model, inputs `input` [N,3,S,S] and `timestep` [N]. */
-export interface PackScoreModel {
-  /** ONNX file, a relative path resolving inside the pack folder (see LoadPackOptions). Required. */
-  file: string;
-  /** 'adm-learned-sigma' (6 output channels, eps is the first 3) or 'eps' (3 channels). Required. */
-  kind: ScoreKind;
-  /** Name of the image input. Default 'x'. */
-  input: string;
-  /** Name of the timestep input (float timestep index, [N]). Default 't'. */
-  timestep: string;
-  /** Name of the output to use; undefined means the model's first output. Default undefined. */
-  output?: string;
-}
-
-/** `dse`: the domain-specific feature extractor (the realism expert's trunk). */
-export interface PackDseModel {
-  /** ONNX file, a relative path resolving inside the pack folder (see LoadPackOptions). Required. */
-  file: string;
-  /** Name of the image input. Default 'x'. */
-  input: string;
-  /** Name of the timestep input. Default 't'. */
-  timestep: string;
-  /** Name of the feature output [N,C,H,W]; undefined means the model's first output. Default undefined. */
-  featureOutput?: string;
-}
-
-/** `defaults`: default run parameters (each may be overridden per run). */
-export interface PackDefaults {
-  /** Start time M (the run starts from timestep M-1), integer 1..schedule.numTimesteps. Default 500. */
-  M: number;
-  /** Realism weight lambda_s, finite >= 0. Default 500. */
-  lambdaS: number;
-  /** Faithfulness weight lambda_i, finite >= 0. Default 2. */
-  lambdaI: number;
-  /** Realism energy. Default 'cosine'. */
-  s1: RealismEnergyKind;
-  /** Faithfulness energy. Default 'neg_l2'. */
-  s2: FaithfulnessEnergyKind;
-  /** Low-pass factor down_N, an integer >= 1 that divides imageSize. Default 32. */
-  downN: number;
-  /** Sampling steps, integer 1..M (fewer than M means respacing). Default M (no respacing). */
-  steps: number;
-  /** Sampler. Default 'egsde'. */
-  sampler: SamplerKind;
-  /** Repeats of the whole procedure (the official `sample_step`), integer 1..100. Default 1. */
-  repeats: number;
-}
-
-export interface PackManifest {
-  /** Task id, /^[a-z0-9][a-z0-9_-]*$/, unique within a models directory. Required. */
-  name: string;
-  /** Free text. Optional, no default. */
-  description?: string;
-  /** The primary source domain: `sourceDomain`, or `sourceDomains[0]`. */
-  sourceDomain: string;
-  /**
-   * All source domains (non-empty, distinct). pack.json gives either `sourceDomain` (a string)
-   * or `sourceDomains` (a non-empty array, for multi-domain packs), not both.
-   */
-  sourceDomains: string[];
-  /** The target domain, a non-empty string. Required. */
-  targetDomain: string;
-  /** Square image size S in pixels: integer 8..1024, a multiple of 8. Required. */
-  imageSize: number;
-  /** Optional; every field has a default. */
-  schedule: PackSchedule;
-  /** Required. */
-  score: PackScoreModel;
-  /** Required. */
-  dse: PackDseModel;
-  /** Optional; every field has a default. */
-  defaults: PackDefaults;
-}
-
-// ---------------------------------------------------------------------------------------------
 // The zod schema (unknown keys are refused, so a misspelt field is an error, not a silent default).
 
 const nonEmptyString = z.string().refine((s) => s.trim().length > 0, 'must not be empty');
-
-const intIn = (min: number, max: number) =>
-  z.number().int('must be an integer').min(min, `must be >= ${min}`).max(max, `must be <= ${max}`);
-
-const nonNegative = z.number().finite('must be finite').min(0, 'must be >= 0');
 
 const betaValue = z.number().gt(0, 'must be > 0').lt(1, 'must be < 1');
 
@@ -149,48 +30,59 @@ const relativeFile = nonEmptyString
     'must be a relative path (resolved against the pack folder)',
   );
 
+/** `schedule`: the diffusion noise schedule the score model was trained with (docs/egsde-step.md §1). */
 const scheduleSchema = z
   .object({
     betaSchedule: z.enum(BETA_SCHEDULES).default('linear'),
+    /** first beta, in (0, 1) */
     betaStart: betaValue.default(1e-4),
+    /** last beta, in (0, 1) and >= betaStart */
     betaEnd: betaValue.default(0.02),
+    /** T, the number of diffusion timesteps */
     numTimesteps: intIn(1, 100_000).default(1000),
     varType: z.enum(VARIANCE_TYPES).default('fixedsmall'),
   })
   .strict();
 
+/** `score`: the diffusion (score) model, inputs `input` [N,3,S,S] and `timestep` [N]. */
 const scoreSchema = z
   .object({
+    /** ONNX file, a relative path resolving inside the pack folder (see LoadPackOptions) */
     file: relativeFile,
     kind: z.enum(SCORE_KINDS),
     input: nonEmptyString.default('x'),
+    /** the float timestep index input, [N] */
     timestep: nonEmptyString.default('t'),
+    /** the output to use; undefined: the model's first output */
     output: nonEmptyString.optional(),
   })
   .strict();
 
+/** `dse`: the domain-specific feature extractor (the realism expert's trunk). */
 const dseSchema = z
   .object({
     file: relativeFile,
     input: nonEmptyString.default('x'),
     timestep: nonEmptyString.default('t'),
+    /** the feature output [N,C,H,W]; undefined: the model's first output */
     featureOutput: nonEmptyString.optional(),
   })
   .strict();
 
-const defaultsSchema = z
-  .object({
-    M: intIn(1, 100_000).default(500),
-    lambdaS: nonNegative.default(500),
-    lambdaI: nonNegative.default(2),
-    s1: z.enum(REALISM_ENERGIES).default('cosine'),
-    s2: z.enum(FAITHFULNESS_ENERGIES).default('neg_l2'),
-    downN: intIn(1, 1024).default(32),
-    steps: intIn(1, 100_000).optional(),
-    sampler: z.enum(SAMPLERS).default('egsde'),
-    repeats: intIn(1, 100).default(1),
-  })
-  .strict();
+/** The paper's settings (docs/egsde-step.md), where pack.json's `defaults` leaves a field out. */
+export const PAPER_DEFAULTS = { M: 500, lambdaS: 500, lambdaI: 2, s1: 'cosine', s2: 'neg_l2', downN: 32, sampler: 'egsde', repeats: 1 } as const;
+
+/**
+ * `defaults`: a partial of the run parameters (every field optional, filled from
+ * {@link PAPER_DEFAULTS}; `steps` defaults to M, i.e. no respacing) plus the low-pass factor
+ * down_N, an integer >= 1 that divides imageSize.
+ */
+const defaultsSchema = runParamsSchema
+  .pick({ M: true, lambdaS: true, lambdaI: true, s1: true, s2: true, steps: true, sampler: true, repeats: true })
+  .extend({ downN: intIn(1, 1024) })
+  .partial()
+  .strict()
+  .transform((d) => ({ ...PAPER_DEFAULTS, ...d }));
 
 const manifestObject = z
   .object({
@@ -229,17 +121,17 @@ function checkCrossFields(m: RawManifest, ctx: z.RefinementCtx): void {
     issue(['schedule', 'betaEnd'], `must be >= schedule.betaStart (${schedule.betaStart})`);
   }
   if (defaults.M > schedule.numTimesteps) {
-    issue(['defaults', 'M'], `must be <= schedule.numTimesteps (${schedule.numTimesteps}) (M is 500 when omitted)`);
+    issue(['defaults', 'M'], `must be <= schedule.numTimesteps (${schedule.numTimesteps}) (M is ${PAPER_DEFAULTS.M} when omitted)`);
   }
   if (defaults.steps !== undefined && defaults.steps > defaults.M) {
     issue(['defaults', 'steps'], `must be <= defaults.M (${defaults.M})`);
   }
   if (defaults.downN >= 1 && m.imageSize % defaults.downN !== 0) {
-    issue(['defaults', 'downN'], `must divide imageSize (${m.imageSize}) (downN is 32 when omitted)`);
+    issue(['defaults', 'downN'], `must divide imageSize (${m.imageSize}) (downN is ${PAPER_DEFAULTS.downN} when omitted)`);
   }
 }
 
-function fill(m: RawManifest): PackManifest {
+function fill(m: RawManifest) {
   const sourceDomains = m.sourceDomains ?? [m.sourceDomain!];
   return {
     name: m.name,
@@ -255,10 +147,19 @@ function fill(m: RawManifest): PackManifest {
   };
 }
 
-/** The pack.json schema: input is the JSON, output the defaults-filled `PackManifest`. */
-export const packManifestSchema: z.ZodType<PackManifest, z.ZodTypeDef, unknown> = manifestObject
-  .superRefine(checkCrossFields)
-  .transform(fill);
+/** The pack.json schema: input is the JSON, output the defaults-filled {@link PackManifest}. */
+export const packManifestSchema = manifestObject.superRefine(checkCrossFields).transform(fill);
+
+/**
+ * A parsed pack.json with every default filled in: the schema's output type. `sourceDomains`
+ * always lists every source domain (pack.json gives `sourceDomain` or `sourceDomains`, not both);
+ * `sourceDomain` is the first.
+ */
+export type PackManifest = z.output<typeof packManifestSchema>;
+export type PackSchedule = PackManifest['schedule'];
+export type PackScoreModel = PackManifest['score'];
+export type PackDseModel = PackManifest['dse'];
+export type PackDefaults = PackManifest['defaults'];
 
 // ---------------------------------------------------------------------------------------------
 // Errors

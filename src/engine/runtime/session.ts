@@ -6,7 +6,8 @@ import * as ort from 'onnxruntime-node';
 import { Graph } from '../onnx/ir';
 import { encodeModel } from '../onnx/model-io';
 
-export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
+import type { ExecutionProvider } from '../vocabulary';
+export type { ExecutionProvider };
 
 export interface SessionOptions {
   /** Execution providers in order of preference. Default ['cpu']. */

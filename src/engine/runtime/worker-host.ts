@@ -7,7 +7,7 @@ import { randomUUID } from 'crypto';
 import { Worker } from 'worker_threads';
 import { EngineError } from '../errors';
 import type { EngineStatus, PackInfo, RunEvent, RunParams, TranslateRequest } from '../types';
-import { Channel } from './channel';
+import { Channel } from '../../util/channel';
 import type { EngineOptions } from './engine-core';
 import type { FromWorker, ToWorker } from './worker-protocol';
 
@@ -64,7 +64,7 @@ export async function startEngineThread(options: EngineOptions, logger?: EngineL
           pending.delete(m.reqId);
           break;
         case 'rejected':
-          pending.get(m.reqId)?.reject(new EngineError(m.code, m.message.replace(`${m.code}: `, ''), m.details));
+          pending.get(m.reqId)?.reject(new EngineError(m.code, m.message, m.details));
           pending.delete(m.reqId);
           break;
         case 'status':

@@ -5,7 +5,8 @@
  */
 import { GraphBuilder } from '../onnx/builder';
 
-export type RealismEnergyKind = 'cosine' | 'neg_l2';
+import type { RealismEnergyKind } from '../vocabulary';
+export type { RealismEnergyKind };
 
 /** F.normalize(t, dim=1, eps=1e-10): each position's C-vector over max(its L2 norm, 1e-10). */
 function normalizeChannels(b: GraphBuilder, f: string): string {

@@ -17,11 +17,9 @@
  *   so logvar may differ from PyTorch by 1 ulp of float32.
  */
 
-/** `get_beta_schedule` kinds (runners/egsde.py). */
-export type BetaScheduleKind = 'linear' | 'quad' | 'const' | 'jsd' | 'sigmoid';
+import type { BetaScheduleKind, VarianceType } from '../vocabulary';
+export type { BetaScheduleKind, VarianceType };
 
-/** `config.model.var_type` (runners/egsde.py `EGSDE.__init__`). */
-export type VarianceType = 'fixedsmall' | 'fixedlarge';
 
 export interface BetaScheduleOptions {
   /** Default 'linear'. */

@@ -16,9 +16,8 @@ import { COEF, NUM_COEFS } from './coefficients';
 import { lowPassOperator, matrixToFloat32, transpose } from './lowpass';
 import { RealismEnergyKind, cosineEnergy, realismEnergy } from './realism-energy';
 
-export type SamplerKind = 'egsde' | 'sdedit' | 'ilvr';
-export type FaithfulnessEnergyKind = 'cosine' | 'neg_l2';
-export type ScoreKind = 'adm-learned-sigma' | 'eps';
+import type { SamplerKind, FaithfulnessEnergyKind, ScoreKind } from '../vocabulary';
+export type { SamplerKind, FaithfulnessEnergyKind, ScoreKind };
 
 export interface ModelPort {
   graph: Graph;

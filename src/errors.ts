@@ -1,0 +1,98 @@
+/**
+ * The one coded error type, at the bottom of every layer: a code from the list below, a plain
+ * message (the code is never inside it) and structured details. Every layer throws it; the API
+ * translates it to a GraphQL error once (src/resolvers/errors.ts), over HTTP and WebSocket alike.
+ * Anything thrown that is not a CodedError is an internal error: masked for clients, logged.
+ */
+export const ERROR_CODES = [
+  // ---- requests the API refuses (nothing is written)
+  'input/invalid',
+  'input/unknown_task',
+  'input/image_missing',
+  'input/image_undecodable',
+  'input/image_unsupported_format',
+  'input/image_too_large',
+  /** a run parameter outside its range, or a combination that would diverge */
+  'input/params_out_of_range',
+  'input/bad_cursor',
+  'auth/forbidden',
+  'server/overloaded',
+  // ---- runs
+  'run/not_found',
+  'run/not_cancellable',
+  'run/not_deletable',
+  /** a run interrupted by a crash that used all its attempts */
+  'run/interrupted',
+  'run/duplicate_event',
+  // ---- storage and database
+  'storage/not_found',
+  'storage/failed',
+  'db/failed',
+  // ---- the engine
+  'engine/unsupported_op',
+  'engine/invalid_model',
+  'engine/invalid_graph',
+  'engine/shape_mismatch',
+  'engine/not_differentiable',
+  'pack/invalid',
+  'pack/not_found',
+  /** a request the engine cannot take: wrong image size, a run id already running */
+  'engine/invalid_input',
+  /** the model failed while stepping a run */
+  'engine/model_error',
+  /** the sample became NaN or infinite */
+  'engine/numerical_error',
+  /** the run was cancelled */
+  'engine/cancelled',
+  /** the engine was closed before the run finished */
+  'engine/closed',
+  /** no requested execution provider could be started */
+  'engine/provider_unavailable',
+  /** a state_dict does not fit the architecture: missing, extra or mis-shaped keys */
+  'nets/weights_mismatch',
+  /** a PyTorch checkpoint that is truncated, corrupt, or not a checkpoint at all */
+  'checkpoint/invalid',
+  /** a PyTorch checkpoint in the legacy (pre-1.6, non-zip) torch.save format */
+  'checkpoint/legacy_format',
+  /** a PyTorch checkpoint using a storage dtype or pickled Python global the reader does not support */
+  'checkpoint/unsupported',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export type ErrorDetails = Record<string, unknown>;
+
+export class CodedError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: ErrorDetails = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'CodedError';
+  }
+
+  /** Plain data, to cross a thread or process boundary and be rebuilt with {@link fromData}. */
+  toData(): CodedErrorData {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+
+  static fromData(d: CodedErrorData): CodedError {
+    return new CodedError(isErrorCode(d.code) ? d.code : 'engine/model_error', d.message, d.details ?? {});
+  }
+}
+
+export interface CodedErrorData {
+  code: string;
+  message: string;
+  details?: ErrorDetails;
+}
+
+export function isCodedError(e: unknown, code?: ErrorCode): e is CodedError {
+  return e instanceof CodedError && (code === undefined || e.code === code);
+}
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && (ERROR_CODES as readonly string[]).includes(code);
+}

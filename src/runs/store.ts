@@ -1,0 +1,73 @@
+/**
+ * The run store port: persistence of runs and their events. Adapters (src/adapters/prisma for
+ * SQLite and PostgreSQL) implement it and pass {@link runStoreConformance} (./conformance.ts).
+ * Losing a race is an expected outcome for a worker: transitions report `{ applied: false }`
+ * with the run as the winner left it, rather than throwing.
+ */
+import type {
+  ClaimOptions,
+  NewRun,
+  NewRunEvent,
+  RunCounts,
+  RunEventRecord,
+  RunFilter,
+  RunPage,
+  RunRecord,
+  RunResult,
+  TransitionResult,
+} from './record';
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 200;
+
+export interface RunStore {
+  /** Inserts a QUEUED run. */
+  create(run: NewRun): Promise<RunRecord>;
+  /** The run, or null when there is none with that id. */
+  get(id: string): Promise<RunRecord | null>;
+  /**
+   * One page of runs, newest first. `first`: 0..{@link MAX_PAGE_SIZE} (default 20); `after`: an
+   * endCursor from a previous page (a malformed one throws 'input/bad_cursor').
+   */
+  list(filter?: RunFilter, first?: number, after?: string | null): Promise<RunPage>;
+  /** The id of the oldest QUEUED run (of the given tasks), or null. */
+  oldestQueuedId(options?: ClaimOptions): Promise<string | null>;
+  /** QUEUED -> RUNNING (attempts + 1, startedAt set). */
+  claim(id: string): Promise<TransitionResult>;
+  /** The oldest QUEUED run, claimed; null when none is queued. */
+  claimNext(options?: ClaimOptions): Promise<RunRecord | null>;
+  /** RUNNING -> SUCCEEDED. */
+  markSucceeded(id: string, result: RunResult): Promise<TransitionResult>;
+  /** RUNNING -> FAILED with an error code and message. */
+  markFailed(id: string, code: string, message: string): Promise<TransitionResult>;
+  /** QUEUED | RUNNING -> CANCELLED (a worker acknowledging a requested cancel, or a direct cancel). */
+  markCancelled(id: string): Promise<TransitionResult>;
+  /**
+   * A user's cancel: a QUEUED run becomes CANCELLED at once; a RUNNING one gets cancelRequested
+   * (its worker stops and calls markCancelled); a CANCELLED one is returned as is; SUCCEEDED and
+   * FAILED runs throw 'run/not_cancellable'. Unknown ids throw 'run/not_found'.
+   */
+  requestCancel(id: string): Promise<RunRecord>;
+  /** Deletes a terminal run and its events ('run/not_deletable' otherwise, 'run/not_found'). */
+  delete(id: string): Promise<void>;
+  /**
+   * A RUNNING run whose worker is gone: CANCELLED when its cancel had been requested, QUEUED when
+   * attempts < maxAttempts (progress reset, event seqs continue), else FAILED with errorCode
+   * 'run/interrupted'. Not applied (applied: false) when the run is not RUNNING.
+   */
+  recoverRun(id: string, maxAttempts: number): Promise<TransitionResult>;
+  /**
+   * RUNNING -> QUEUED for a run this process is giving back (graceful shutdown); the attempt is
+   * not counted. Returns whether the transition applied.
+   */
+  requeue(id: string): Promise<boolean>;
+  /**
+   * Stores an event and raises the run's lastSeq (and stepsDone, if given) in one transaction.
+   * Throws 'run/duplicate_event' for a seq already stored, 'run/not_found' for an unknown run.
+   */
+  appendEvent(runId: string, event: NewRunEvent): Promise<RunEventRecord>;
+  /** The run's events with seq > afterSeq, by seq (empty for an unknown run). */
+  eventsAfter(runId: string, afterSeq: number, limit?: number): Promise<RunEventRecord[]>;
+  /** How many runs are in each status (zeros included). */
+  countsByStatus(): Promise<RunCounts>;
+}
