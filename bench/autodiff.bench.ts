@@ -6,10 +6,10 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { decodeModel } from '../src/engine/onnx/model-io';
-import { buildGradientGraph, cotangentName } from '../src/engine/autodiff/vjp';
-import { GraphSession, HostTensor } from '../src/engine/runtime/session';
-import { Rng } from '../src/engine/sampling/random';
+import { decodeModel } from '../src/engine/toolkit';
+import { buildGradientGraph, cotangentName } from '../src/engine/toolkit';
+import { GraphSession, HostTensor } from '../src/engine/toolkit';
+import { Rng } from '../src/engine/toolkit';
 
 const FIXTURES = path.join(__dirname, '..', 'test', 'fixtures', 'egsde-tiny');
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 15);

@@ -4,9 +4,9 @@
  */
 import { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { importPack } from '../engine/nets/import-pack';
-import { TASK_PRESETS } from '../engine/nets/presets';
-import { isEngineError } from '../engine/errors';
+import { importPack } from '../engine/toolkit';
+import { TASK_PRESETS } from '../engine/toolkit';
+import { isCodedError } from '../engine';
 
 export function cli(argv: string[]): Promise<void> {
   const program = new Command('egsde').description('EGSDE image translation: tools');
@@ -52,7 +52,7 @@ export function cli(argv: string[]): Promise<void> {
 
 if (require.main === module) {
   cli(process.argv).catch((e: unknown) => {
-    console.error(isEngineError(e) ? `error ${e.code}: ${e.message}` : e);
+    console.error(isCodedError(e) ? `error ${e.code}: ${e.message}` : e);
     process.exit(1);
   });
 }

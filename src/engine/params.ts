@@ -77,7 +77,7 @@ export function resolveParams(pack: Pick<PackInfo, 'defaults' | 'numTimesteps'> 
   if (p.steps > p.M) throw new CodedError('input/params_out_of_range', `params.steps: must be <= M (${p.M}), got ${p.steps}`, { field: 'params.steps' });
   if (p.steps === 1 && p.M > 1) throw new CodedError('input/params_out_of_range', `params.steps: one step cannot go from timestep ${p.M - 1} to 0; use steps >= 2`, { field: 'params.steps' });
   if (p.sampler === 'egsde' && p.s2 === 'neg_l2' && p.lambdaI > 0 && pack.schedule && pack.imageSize) {
-    // docs/egsde-step.md §4: y -= lambda_i w grad E_i with grad E_i = 2 L^T L (y - xt) is an
+    // docs/egsde-step.md §14: y -= lambda_i w grad E_i with grad E_i = 2 L^T L (y - xt) is an
     // explicit step on a quadratic. Along the top eigenvector of L^T L each step multiplies the
     // deviation by |1/sqrt(alpha_k) - 2 lambda_i w_k rho|; respacing enlarges beta_k, so few steps
     // with a large lambda_i blow the sample up. Refuse runs whose amplification peaks above 10.

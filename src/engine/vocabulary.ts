@@ -4,11 +4,11 @@
  * exhaustive, so adding a name is a compile error wherever it needs handling.
  */
 
-/** EGSDE, and the paper's two baselines (docs/egsde-step.md §6). */
+/** EGSDE, and the paper's two baselines (docs/egsde-step.md §10). */
 export const SAMPLERS = ['egsde', 'sdedit', 'ilvr'] as const;
 export type SamplerKind = (typeof SAMPLERS)[number];
 
-/** Energy functions of the realism expert s1 and the faithfulness expert s2 (docs/egsde-step.md §3, §4). */
+/** Energy functions of the realism expert s1 and the faithfulness expert s2 (docs/egsde-step.md §6, §7). */
 export const ENERGIES = ['cosine', 'neg_l2'] as const;
 export type EnergyKind = (typeof ENERGIES)[number];
 export type RealismEnergyKind = EnergyKind;

@@ -1,7 +1,7 @@
 /**
  * Source-image decoding: untrusted PNG/JPEG/WebP bytes to the model's input tensor.
  *
- * The tensor is the EGSDE x0 (DESIGN.md section 3: "x0 is the source image scaled to [-1, 1]"),
+ * The tensor is the EGSDE x0 (docs/egsde-step.md §4: x0 is the source image scaled to [-1, 1]),
  * as the official code prepares it (ML-GSAI/EGSDE datasets: torchvision `Resize(size)` of the
  * shorter side, `CenterCrop(size)`, `ToTensor()` then `(x - 0.5) / 0.5`, which is x / 127.5 - 1
  * for 8-bit x).

@@ -1,5 +1,5 @@
 /**
- * Output encoding: the sampler's images (DESIGN.md section 3, "Output: clamp((y + 1) / 2, 0, 1)")
+ * Output encoding: the sampler's images (docs/egsde-step.md §8: the output is clamp((y + 1) / 2, 0, 1))
  * and previews to PNG, and back (for tests).
  *
  * PNG output is deterministic for given pixels (fixed compression settings, no metadata), so

@@ -1,5 +1,5 @@
 import { frechetDistance, l2Distance, psnr, ssim } from './image-metrics';
-import { Rng } from '../engine/sampling/random';
+import { Rng } from '../engine/toolkit';
 
 test('Frechet distance: 0 for one set against itself, the squared mean shift for shifted sets, symmetric', () => {
   const rng = new Rng(1);

@@ -1,6 +1,6 @@
 /**
- * The ArtifactStorage conformance suite (DESIGN.md, rules of the house: "Every adapter pair
- * (embedded and distributed) passes the same conformance test suite").
+ * The ArtifactStorage conformance suite (docs/architecture.md §1: every adapter of a port,
+ * embedded or distributed, passes its port's conformance suite).
  *
  * Call it from an adapter's test file, at the top level:
  *

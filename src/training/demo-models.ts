@@ -4,12 +4,12 @@
  * cross-entropy on noised images (the DSE is its trunk), and an independent clean-image
  * classifier for evaluation (realism FID features and target accuracy).
  */
-import { GraphBuilder } from '../engine/onnx/builder';
-import { Graph } from '../engine/onnx/ir';
-import { DType } from '../engine/onnx/tensor';
-import { AdmConfig, buildAdmUNet, buildEncoderTrunk } from '../engine/nets/adm';
-import { NetBuilder } from '../engine/nets/layers';
-import { WeightSource } from '../engine/nets/weights';
+import { GraphBuilder } from '../engine/toolkit';
+import { Graph } from '../engine/toolkit';
+import { DType } from '../engine/toolkit';
+import { AdmConfig, buildAdmUNet, buildEncoderTrunk } from '../engine/toolkit';
+import { NetBuilder } from '../engine/toolkit';
+import { WeightSource } from '../engine/toolkit';
 
 export const DEMO_SIZE = 32;
 

@@ -4,7 +4,7 @@
  * domain-specific feature; colour, position, size and background are domain-independent, so a
  * faithful, realistic translation turns a disc into a square of the same colour, place and size.
  */
-import { Rng } from '../engine/sampling/random';
+import { Rng } from '../engine/toolkit';
 
 export type ShapeDomain = 'disc' | 'square';
 export const DOMAINS: readonly ShapeDomain[] = ['disc', 'square'];

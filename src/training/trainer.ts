@@ -6,10 +6,10 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Graph } from '../engine/onnx/ir';
-import { buildGradientGraph, cotangentName, gradientName } from '../engine/autodiff/vjp';
-import { promoteInitializers } from '../engine/onnx/promote';
-import { GraphSession, HostTensor } from '../engine/runtime/session';
+import { Graph } from '../engine/toolkit';
+import { buildGradientGraph, cotangentName, gradientName } from '../engine/toolkit';
+import { promoteInitializers } from '../engine/toolkit';
+import { GraphSession, HostTensor } from '../engine/toolkit';
 import { Adam, AdamOptions } from './adam';
 
 export interface TrainerOptions extends AdamOptions {

@@ -5,9 +5,9 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Rng } from '../engine/sampling/random';
-import { GraphBuilder } from '../engine/onnx/builder';
-import { DType, floatTensor } from '../engine/onnx/tensor';
+import { Rng } from '../engine/toolkit';
+import { GraphBuilder } from '../engine/toolkit';
+import { DType, floatTensor } from '../engine/toolkit';
 import { renderShape, sampleShapeParams, shapeBatch } from './shapes';
 import { Trainer } from './trainer';
 

@@ -1,5 +1,5 @@
 /**
- * Loading model packs from disk (DESIGN.md section 5): one pack folder (`loadPack`), every pack
+ * Loading model packs from disk (docs/architecture.md, model packs): one pack folder (`loadPack`), every pack
  * in a models directory (`discoverPacks`), and lookup by task name (`findPack`).
  *
  * Errors are `EngineError`s: 'pack/not_found' for a missing folder, a folder without pack.json

@@ -30,7 +30,7 @@ const relativeFile = nonEmptyString
     'must be a relative path (resolved against the pack folder)',
   );
 
-/** `schedule`: the diffusion noise schedule the score model was trained with (docs/egsde-step.md §1). */
+/** `schedule`: the diffusion noise schedule the score model was trained with (docs/egsde-step.md §2). */
 const scheduleSchema = z
   .object({
     betaSchedule: z.enum(BETA_SCHEDULES).default('linear'),

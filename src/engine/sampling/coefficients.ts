@@ -1,7 +1,7 @@
 /**
  * Per-sample step coefficients, fed to the step graph as one [N, NUM_COEFS] tensor so runs at
  * different timesteps (and with different lambdas) share one batched session run.
- * DESIGN.md section 3; official functions/denoising.py `egsde_sample`.
+ * docs/egsde-step.md §5; official functions/denoising.py `egsde_sample`.
  */
 import { Schedule } from './schedule';
 

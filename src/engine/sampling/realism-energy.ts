@@ -1,5 +1,5 @@
 /**
- * The realism expert's energy between DSE features (DESIGN.md section 3, step 4; official
+ * The realism expert's energy between DSE features (docs/egsde-step.md §6; official
  * functions/denoising.py `cosine_similarity` / `mse`), as graph ops so its gradient can be taken
  * through the DSE network by the autodiff.
  */

@@ -1,5 +1,5 @@
 import { createSchedule, getBetaSchedule, linspace, respaceSchedule, spaceTimesteps, BetaScheduleKind, Schedule } from './schedule';
-import { goldenCase, loadGolden } from '../testing/goldens';
+import { goldenCase, loadGolden, trajectoryCase, trajectoryCaseNames } from '../testing/goldens';
 
 const f32 = Math.fround;
 
@@ -70,16 +70,9 @@ describe('createSchedule (runners/egsde.py EGSDE.__init__)', () => {
   });
 
   it('reproduces the golden start points y = sqrt(abar[M-1]) x0 + sqrt(1 - abar[M-1]) e bit for bit', () => {
-    for (const name of ['egsde_adm', 'sdedit_adm', 'egsde_ddpm', 'egsde_adm_variants']) {
+    for (const name of trajectoryCaseNames()) {
       const c = goldenCase(name);
-      const cfg = c.schedule as { beta_schedule: BetaScheduleKind; beta_start: number; beta_end: number; num_diffusion_timesteps: number; var_type: 'fixedsmall' | 'fixedlarge' };
-      const s = createSchedule({
-        betaSchedule: cfg.beta_schedule,
-        betaStart: cfg.beta_start,
-        betaEnd: cfg.beta_end,
-        numDiffusionTimesteps: cfg.num_diffusion_timesteps,
-        varType: cfg.var_type,
-      });
+      const s = createSchedule(trajectoryCase(name).schedule);
       const M = c.M as number;
       const x0 = loadGolden(c.x0 as string).data;
       const e = loadGolden(c.e as string).data;

@@ -1,6 +1,6 @@
 /**
  * One sampler step as one fused ONNX graph: score model, both experts and the update in a
- * single session run (DESIGN.md section 3). Inputs are batched per sample, so runs at different
+ * single session run (docs/egsde-step.md §11). Inputs are batched per sample, so runs at different
  * timesteps and with different weights step together.
  *
  * Inputs:  y, x0, e, z [N,3,S,S]; coef [N, NUM_COEFS] (coefficients.ts)
