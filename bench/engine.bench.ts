@@ -3,21 +3,12 @@
  * run on the golden tiny models (64 px ADM score model + DSE).
  *   npm run bench:engine
  * Goals: step / floor <= 1.15; 8 concurrent runs through the batcher >= 1.5x the throughput of
- * the same 8 one after another.
+ * the same 8 one after another (each run alone through sample()).
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { decodeModel } from '../src/engine/onnx/model-io';
-import { buildGradientGraph, cotangentName } from '../src/engine/autodiff/vjp';
-import { GraphSession, HostTensor } from '../src/engine/runtime/session';
-import { StepExecutor } from '../src/engine/runtime/step-executor';
-import { Batcher } from '../src/engine/runtime/batcher';
-import { buildStepGraph } from '../src/engine/sampling/step-graph';
-import { createSchedule } from '../src/engine/sampling/schedule';
-import { RunState } from '../src/engine/sampling/run-state';
-import { SeededNoise } from '../src/engine/sampling/noise';
-import { NUM_COEFS, stepCoefficients } from '../src/engine/sampling/coefficients';
-import { Rng } from '../src/engine/sampling/random';
+import { decodeModel, buildGradientGraph, cotangentName, GraphSession, HostTensor, StepExecutor, Batcher, buildStepGraph, createSchedule, RunState, createRun, sample, NUM_COEFS, stepCoefficients, Rng } from '../src/engine/toolkit';
+import type { RunSchedule, RunSpec } from '../src/engine/toolkit';
 
 const FIXTURES = path.join(__dirname, '..', 'test', 'fixtures', 'egsde-tiny');
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 15);
@@ -87,18 +78,19 @@ async function main() {
   const executor = new StepExecutor(stepSession, true);
   const image = new Rng(5).normals(IMG);
   const M = 10;
-  const makeRun = (i: number) => new RunState(image, [3, 64, 64], schedule, { M, steps: M, repeats: 1 }, { lambdaS: 500, lambdaI: 2 }, new SeededNoise(i));
+  const runSpec = (seed: number, plan: RunSchedule = { M, steps: M, repeats: 1 }): RunSpec => ({ source: image, shape: [3, 64, 64], schedule, plan, weights: { lambdaS: 500, lambdaI: 2 }, seed });
+  // concurrent runs go through the engine's batcher, as the service runs them
   const drive = async (states: RunState[]) => {
     const b = new Batcher({ maxBatch: 8, executorFor: async () => executor });
     states.forEach((s, i) => b.admit({ id: String(i), key: 'k', state: s, onStep: () => {}, onDone: () => {}, onCancelled: () => {}, onError: (e) => { throw e; } }));
     while (await b.stepOnce());
   };
-  await drive([makeRun(99)]);
+  await sample(executor, runSpec(99));
   let t0 = performance.now();
-  for (let i = 0; i < 8; i++) await drive([makeRun(i)]);
+  for (let i = 0; i < 8; i++) await sample(executor, runSpec(i));
   const sequential = performance.now() - t0;
   t0 = performance.now();
-  await drive(Array.from({ length: 8 }, (_, i) => makeRun(i)));
+  await drive(Array.from({ length: 8 }, (_, i) => createRun(runSpec(i))));
   const concurrent = performance.now() - t0;
   console.log(`8 runs of ${M} EGSDE steps each`);
   table(['mode', 'wall ms', 'runs/s', 'throughput vs sequential (goal >= 1.5)'], [
@@ -109,9 +101,8 @@ async function main() {
   // 3. respacing
   const rowsR: string[][] = [];
   for (const steps of [500, 100]) {
-    const state = new RunState(image, [3, 64, 64], schedule, { M: 500, steps, repeats: 1 }, { lambdaS: 500, lambdaI: 2 }, new SeededNoise(1));
     const t1 = performance.now();
-    await drive([state]);
+    await sample(executor, runSpec(1, { M: 500, steps, repeats: 1 }));
     const ms = performance.now() - t1;
     rowsR.push([`M=500, ${steps} steps`, (ms / 1000).toFixed(2), (ms / steps).toFixed(1)]);
   }

@@ -6,14 +6,14 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { createEngine, Engine, EngineError, RunEvent } from '../src/engine';
-import { GraphBuilder } from '../src/engine/onnx/builder';
-import { encodeModel } from '../src/engine/onnx/model-io';
-import { DType } from '../src/engine/onnx/tensor';
-import { goldenCase, loadGolden, relL2 } from '../src/engine/testing/goldens';
+import { CodedError, createEngine, Engine, RunEvent } from '../src/engine';
+import { DType, encodeModel, GraphBuilder, relL2, trajectoryCase, trajectorySamples } from '../src/engine/toolkit';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
-const IMG = 3 * 64 * 64;
+/** the shared golden case: its model, schedule, sizes and settings drive the tiny pack below */
+const CASE = trajectoryCase('egsde_adm');
+const S = CASE.imageSize;
+const IMG = CASE.channels * S * S;
 
 async function collect(events: AsyncIterable<RunEvent>): Promise<RunEvent[]> {
   const out: RunEvent[] = [];
@@ -21,11 +21,11 @@ async function collect(events: AsyncIterable<RunEvent>): Promise<RunEvent[]> {
   return out;
 }
 
-async function rejection(p: Promise<unknown>): Promise<EngineError> {
+async function rejection(p: Promise<unknown>): Promise<CodedError> {
   try {
     await p;
   } catch (e) {
-    return e as EngineError;
+    return e as CodedError;
   }
   throw new Error('expected a rejection');
 }
@@ -34,22 +34,26 @@ async function rejection(p: Promise<unknown>): Promise<EngineError> {
 function makeModelsDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'egsde-models-'));
   const b = new GraphBuilder({ name: 'throws' });
-  const x = b.input('x', DType.FLOAT, ['batch', 3, 64, 64]);
+  const x = b.input('x', DType.FLOAT, ['batch', CASE.channels, S, S]);
   b.input('t', DType.FLOAT, ['batch']);
-  // [N*12288] cannot be viewed as [7, -1]: onnxruntime fails while running
+  // [N*IMG] cannot be viewed as [7, -1]: onnxruntime fails while running
   b.output(b.reshape(b.reshape(x, [7, -1]), b.shapeOf(x)), 'eps');
   fs.mkdirSync(path.join(dir, 'broken'));
   fs.writeFileSync(path.join(dir, 'broken', 'score.onnx'), encodeModel(b.graph));
-  fs.copyFileSync(path.join(FIXTURES, 'egsde-tiny', 'dse.onnx'), path.join(dir, 'broken', 'dse.onnx'));
+  fs.copyFileSync(path.join(FIXTURES, 'egsde-tiny', CASE.dse), path.join(dir, 'broken', 'dse.onnx'));
   fs.writeFileSync(
     path.join(dir, 'broken', 'pack.json'),
-    JSON.stringify({ name: 'broken', sourceDomain: 'cat', targetDomain: 'dog', imageSize: 64, score: { file: 'score.onnx', kind: 'eps' }, dse: { file: 'dse.onnx' }, defaults: { M: 4, downN: 8 } }),
+    JSON.stringify({ name: 'broken', sourceDomain: 'cat', targetDomain: 'dog', imageSize: S, score: { file: 'score.onnx', kind: 'eps' }, dse: { file: 'dse.onnx' }, defaults: { M: 4, downN: CASE.downN } }),
   );
-  for (const f of ['score_adm.onnx', 'dse.onnx']) fs.copyFileSync(path.join(FIXTURES, 'egsde-tiny', f), path.join(dir, f));
+  for (const f of [CASE.model, CASE.dse]) fs.copyFileSync(path.join(FIXTURES, 'egsde-tiny', f), path.join(dir, f));
   fs.mkdirSync(path.join(dir, 'tiny-adm'));
   const tiny = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'packs', 'tiny-adm', 'pack.json'), 'utf8'));
-  tiny.score.file = '../score_adm.onnx';
-  tiny.dse.file = '../dse.onnx';
+  const sch = CASE.schedule;
+  tiny.imageSize = S;
+  tiny.schedule = { betaSchedule: sch.betaSchedule, betaStart: sch.betaStart, betaEnd: sch.betaEnd, numTimesteps: sch.numDiffusionTimesteps, varType: sch.varType };
+  tiny.score = { ...tiny.score, file: `../${CASE.model}`, kind: CASE.scoreKind };
+  tiny.dse = { ...tiny.dse, file: `../${CASE.dse}` };
+  tiny.defaults = { ...tiny.defaults, downN: CASE.downN };
   fs.writeFileSync(path.join(dir, 'tiny-adm', 'pack.json'), JSON.stringify(tiny));
   return dir;
 }
@@ -68,28 +72,29 @@ describe('engine in its worker thread', () => {
     expect(logs.find((l) => l.includes('execution provider: cpu'))).toMatch(/unavailable: cuda/);
   });
 
-  test('the official egsde_adm trajectory, end to end with recorded noise', async () => {
-    const c = goldenCase('egsde_adm');
-    const M = c.M as number;
-    const [x0, e, noise, traj] = [c.x0, c.e, c.step_noise, c.trajectory].map((n) => loadGolden(n as string));
-    const sample = (a: Float32Array, off: number) => a.slice(off, off + IMG);
+  test(`the official ${CASE.name} trajectory, end to end with recorded noise`, async () => {
+    const { M } = CASE;
+    const previewEvery = 4;
+    const golden = trajectorySamples(CASE)[0];
     const run = await engine.start({
       pack: 'tiny-adm',
-      image: sample(x0.data, 0),
-      params: { M, steps: M, lambdaS: 500, lambdaI: 2, s1: 'cosine', s2: 'neg_l2', previewEvery: 4 },
-      recordedNoise: { e: [sample(e.data, 0)], z: Array.from({ length: M }, (_, k) => sample(noise.data, k * 2 * IMG)) },
+      image: golden.x0,
+      params: { sampler: CASE.sampler, M, steps: M, lambdaS: CASE.lambdaS, lambdaI: CASE.lambdaI, s1: CASE.s1, s2: CASE.s2, previewEvery },
+      recordedNoise: { e: golden.e, z: golden.z },
     });
     const events = await collect(run.events);
     const steps = events.filter((ev) => ev.type === 'step');
     expect(steps.map((s) => s.seq)).toEqual(Array.from({ length: M }, (_, i) => i + 1));
     expect(steps.map((s) => (s.type === 'step' ? s.t : -1))).toEqual(Array.from({ length: M }, (_, i) => M - 1 - i));
-    expect(steps.filter((s) => s.type === 'step' && s.preview).length).toBe(3);
+    // a preview every previewEvery steps and at the last
+    const previews = Array.from({ length: M }, (_, i) => i + 1).filter((k) => k % previewEvery === 0 || k === M).length;
+    expect(steps.filter((s) => s.type === 'step' && s.preview).length).toBe(previews);
     const first = steps[0];
-    expect(first.type === 'step' && first.energies && Number.isFinite(first.energies.realism)).toBe(true);
+    if (CASE.sampler === 'egsde') expect(first.type === 'step' && first.energies && Number.isFinite(first.energies.realism)).toBe(true);
     const result = events[events.length - 1];
     expect(result.type).toBe('result');
     if (result.type !== 'result') return;
-    const last = sample(traj.data, (M - 1) * 2 * IMG).map((v) => Math.min(1, Math.max(0, (v + 1) / 2)));
+    const last = golden.trajectory[M - 1].map((v) => Math.min(1, Math.max(0, (v + 1) / 2)));
     expect(relL2(result.image, last)).toBeLessThan(1e-4);
     expect(result.timings.steps).toBe(M);
   });
@@ -106,9 +111,18 @@ describe('engine in its worker thread', () => {
     const run = await engine.start({ pack: 'tiny-adm', image: new Float32Array(IMG), params: { M: 12, seed: 3 } });
     const events = await collect(run.events);
     clearInterval(timer);
-    expect(events[events.length - 1].type).toBe('result');
+    const result = events[events.length - 1];
+    expect(result.type).toBe('result');
     expect(gaps.length).toBeGreaterThan(10);
-    expect(Math.max(...gaps)).toBeLessThan(period * 5);
+    // Stepping on this thread would stretch every gap to a whole session run. Judge the typical
+    // gap and the share of long ones, not the single longest (a GC pause or a loaded CI machine
+    // may delay one tick).
+    const sorted = [...gaps].sort((a, b) => a - b);
+    const median = sorted[sorted.length >> 1];
+    const long = gaps.filter((g) => g > period * 5).length / gaps.length;
+    if (result.type === 'result') console.log(`ticks: median ${median.toFixed(1)} ms, max ${sorted[sorted.length - 1].toFixed(1)} ms, ${(100 * long).toFixed(0)} % over ${period * 5} ms; ${result.timings.msPerStep.toFixed(1)} ms per step`);
+    expect(median).toBeLessThan(period * 3);
+    expect(long).toBeLessThan(0.1);
   });
 
   test('cancel stops a run at a step boundary while another goes on', async () => {
@@ -138,9 +152,9 @@ describe('engine in its worker thread', () => {
     expect((await rejection(engine.start({ pack: 'tiny-adm', image: new Float32Array(100) }))).code).toBe('engine/invalid_input');
     expect((await rejection(engine.start({ pack: 'nope', image: new Float32Array(IMG) }))).code).toBe('pack/not_found');
     const e = await rejection(engine.start({ pack: 'tiny-adm', image: new Float32Array(IMG), params: { M: 5000 } }));
-    expect(e.code).toBe('engine/invalid_input');
+    expect(e.code).toBe('input/params_out_of_range');
     expect(e.message).toMatch(/params\.M/);
-    expect((await rejection(engine.start({ pack: 'tiny-adm', image: new Float32Array(IMG), params: { lambdaS: -1 } }))).code).toBe('engine/invalid_input');
+    expect((await rejection(engine.start({ pack: 'tiny-adm', image: new Float32Array(IMG), params: { lambdaS: -1 } }))).code).toBe('input/params_out_of_range');
     expect((await engine.status()).activeRuns).toBe(0);
   });
 });

@@ -31,7 +31,11 @@ export { createSchedule, respaceSchedule } from './sampling/schedule';
 export { NUM_COEFS, stepCoefficients } from './sampling/coefficients';
 export { buildStepGraph, STEP_OUTPUTS } from './sampling/step-graph';
 export { RunState } from './sampling/run-state';
-export { SeededNoise } from './sampling/noise';
+export type { RunSchedule, StepRecord } from './sampling/run-state';
+export { RecordedNoise, SeededNoise } from './sampling/noise';
+// the one sampler loop: a step function, a run (or its spec), noise, onStep
+export { sample, createRun, acceptStep } from './sampling/sample';
+export type { RunSpec, SampleOptions, SampleStep, StepFn } from './sampling/sample';
 export { Rng } from './sampling/random';
 // runtime: sessions, the step executor, the batcher, the engine core without its thread
 export { GraphSession } from './runtime/session';
@@ -39,3 +43,6 @@ export type { HostTensor, SessionOptions } from './runtime/session';
 export { StepExecutor } from './runtime/step-executor';
 export { Batcher } from './runtime/batcher';
 export { EngineCore } from './runtime/engine-core';
+// tests: the official implementation's reference vectors (test/fixtures/egsde-tiny)
+export { goldenDir, loadGolden, goldenCase, goldenCaseNames, goldenModel, goldenModelConfig, goldenStepGraph, relL2, trajectoryCase, trajectoryCaseNames, trajectorySamples } from './testing/goldens';
+export type { GoldenTensor, TrajectoryCase, TrajectorySample } from './testing/goldens';

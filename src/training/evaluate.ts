@@ -7,11 +7,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { EngineCore } from '../engine/runtime/engine-core';
-import { decodeModel } from '../engine/onnx/model-io';
-import { GraphSession } from '../engine/runtime/session';
-import { Rng } from '../engine/sampling/random';
-import type { RunEvent, RunParams } from '../engine/types';
+import { decodeModel, EngineCore, GraphSession, Rng } from '../engine/toolkit';
+import type { RunEvent, RunParams } from '../engine';
 import { rgbToPng } from '../images';
 import { DEMO_SIZE, EVAL_FEATURES } from './demo-models';
 import { frechetDistance, l2Distance, psnr, ssim } from '../metrics/image-metrics';

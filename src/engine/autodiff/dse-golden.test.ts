@@ -2,39 +2,45 @@
  * The gradient of the official realism energy through the official DSE network matches PyTorch
  * autograd (goldens dse_grad_cosine, dse_grad_neg_l2).
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import { GraphBuilder } from '../onnx/builder';
-import { decodeModel } from '../onnx/model-io';
 import { inlineGraph } from '../onnx/compose';
 import { DType } from '../onnx/tensor';
 import { GraphSession } from '../runtime/session';
 import { RealismEnergyKind, realismEnergy } from '../sampling/realism-energy';
-import { goldenCase, goldenDir, loadGolden, relL2 } from '../testing/goldens';
+import { goldenCase, goldenCaseNames, goldenModel, loadGolden, relL2 } from '../testing/goldens';
 import { buildGradientGraph, cotangentName, gradientName } from './vjp';
 
-const dse = decodeModel(fs.readFileSync(path.join(goldenDir(), 'dse.onnx')), 'dse.onnx');
+const dse = goldenModel('dse.onnx');
+const PREFIX = 'dse_grad_';
+const FIELDS = ['y', 'xt', 't', 'features_y', 'energy', 'grad'];
 
-function energyGraph(kind: RealismEnergyKind) {
-  const b = new GraphBuilder({ name: `dse_energy_${kind}`, opset: dse.opset });
-  const y = b.input('y', DType.FLOAT, ['batch', 3, 64, 64]);
-  const xt = b.input('xt', DType.FLOAT, ['batch', 3, 64, 64]);
+/** the gradient cases in the manifest: dse_grad_<energy> with every field */
+const CASES = goldenCaseNames()
+  .filter((name) => name.startsWith(PREFIX) && FIELDS.every((f) => f in goldenCase(name)))
+  .map((name) => [name, name.slice(PREFIX.length) as RealismEnergyKind] as const);
+
+/** energy(dse(y, t), dse(xt, t)) for images of shape [batch, ...image] */
+function energyGraph(kind: RealismEnergyKind, image: number[]) {
+  const b = new GraphBuilder({ name: `dse_energy_${kind}`, opset: dse.graph.opset });
+  const y = b.input('y', DType.FLOAT, ['batch', ...image]);
+  const xt = b.input('xt', DType.FLOAT, ['batch', ...image]);
   const t = b.input('t', DType.FLOAT, ['batch']);
-  const fy = inlineGraph(b, dse, { x: y, t }, { prefix: 'dse_y', weightsPrefix: 'dse' }).features;
-  const fx = inlineGraph(b, dse, { x: xt, t }, { prefix: 'dse_xt', weightsPrefix: 'dse' }).features;
+  const fy = inlineGraph(b, dse.graph, { [dse.input]: y, [dse.timestep]: t }, { prefix: 'dse_y', weightsPrefix: 'dse' })[dse.output];
+  const fx = inlineGraph(b, dse.graph, { [dse.input]: xt, [dse.timestep]: t }, { prefix: 'dse_xt', weightsPrefix: 'dse' })[dse.output];
   b.output(fy, 'features_y');
   b.output(realismEnergy(b, fy, fx, kind), 'energy');
   return b.graph;
 }
 
-describe.each([
-  ['dse_grad_cosine', 'cosine'],
-  ['dse_grad_neg_l2', 'neg_l2'],
-] as const)('%s', (caseName, kind) => {
+test('the manifest has the gradient cases, one per realism energy', () => {
+  expect(CASES.map(([, kind]) => kind).sort()).toEqual(['cosine', 'neg_l2']);
+});
+
+describe.each(CASES)('%s', (caseName, kind) => {
   test('energy and gradient match PyTorch autograd (rel L2 <= 1e-4)', async () => {
     const c = goldenCase(caseName);
     const [y, xt, t] = [loadGolden(c.y as string), loadGolden(c.xt as string), loadGolden(c.t as string)];
-    const { graph } = buildGradientGraph(energyGraph(kind), { outputs: ['energy'], wrt: ['y'] });
+    const { graph } = buildGradientGraph(energyGraph(kind, y.shape.slice(1)), { outputs: ['energy'], wrt: ['y'] });
     const s = await GraphSession.create(graph);
     const n = y.shape[0];
     const out = await s.run({

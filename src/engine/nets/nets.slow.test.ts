@@ -9,7 +9,7 @@ import * as path from 'path';
 import { decodeModel } from '../onnx/model-io';
 import { Graph } from '../onnx/ir';
 import { GraphSession } from '../runtime/session';
-import { goldenDir, relL2 } from '../testing/goldens';
+import { goldenDir, goldenModel, goldenModelConfig, relL2, trajectoryCase, trajectoryCaseNames } from '../testing/goldens';
 import { Rng } from '../sampling/random';
 import { EngineError } from '../errors';
 import { loadPack } from '../packs';
@@ -20,13 +20,9 @@ import { StateDictWeights, RandomWeights } from './weights';
 import { ADM_AFHQ_DOG_256, DDPM_CELEBAHQ_256, DSE_256, TaskPreset } from './presets';
 import { importPack } from './import-pack';
 
-interface GoldenModels {
-  [k: string]: { config: Record<string, unknown> };
-}
-const models = (JSON.parse(fs.readFileSync(path.join(goldenDir(), 'manifest.json'), 'utf8')) as { models: GoldenModels }).models;
 const file = (f: string) => path.join(goldenDir(), f);
 
-function admConfig(c: Record<string, unknown>, outChannels: number): AdmConfig {
+function admConfig(c: Readonly<Record<string, unknown>>, outChannels: number): AdmConfig {
   return {
     imageSize: c.image_size as number,
     inChannels: c.in_channels as number,
@@ -42,9 +38,10 @@ function admConfig(c: Record<string, unknown>, outChannels: number): AdmConfig {
   };
 }
 
-const TINY_ADM = admConfig(models['score_adm.onnx'].config, 6);
-const TINY_DSE = admConfig(models['dse.onnx'].config, 0);
-const d = models['score_ddpm.onnx'].config;
+const admCfg = goldenModelConfig('score_adm.onnx');
+const TINY_ADM = admConfig(admCfg, admCfg.out_channels as number);
+const TINY_DSE = admConfig(goldenModelConfig('dse.onnx'), 0);
+const d = goldenModelConfig('score_ddpm.onnx');
 const TINY_DDPM: DdpmConfig = {
   imageSize: d.image_size as number,
   inChannels: d.in_channels as number,
@@ -56,16 +53,22 @@ const TINY_DDPM: DdpmConfig = {
   resampWithConv: d.resamp_with_conv as boolean,
 };
 
+/** Our graph against the golden export on random inputs of the export's size (from the manifest). */
 async function compare(ours: Graph, golden: string): Promise<number[]> {
-  const ref = await GraphSession.create(decodeModel(fs.readFileSync(file(golden)), golden));
+  const g = goldenModel(golden);
+  const cfg = goldenModelConfig(golden);
+  const image = [cfg.in_channels as number, cfg.image_size as number, cfg.image_size as number];
+  const ref = await GraphSession.create(g.graph);
   const mine = await GraphSession.create(ours);
   const errs: number[] = [];
   for (const n of [1, 3]) {
     const rng = new Rng(n);
-    const feeds = { x: { data: rng.normals(n * 3 * 64 * 64), dims: [n, 3, 64, 64] }, t: { data: Float32Array.from({ length: n }, (_, i) => [0, 499, 999][i]), dims: [n] } };
-    const a = await mine.run(feeds);
-    const b = await ref.run(feeds);
-    errs.push(relL2(a[ours.outputs[0].name].data as Float32Array, b[ref.graph.outputs[0].name].data as Float32Array));
+    const x = { data: rng.normals(n * image[0] * image[1] * image[2]), dims: [n, ...image] };
+    const t = { data: Float32Array.from({ length: n }, (_, i) => [0, 499, 999][i]), dims: [n] };
+    // our graphs take x and t, as the official exports do
+    const a = await mine.run({ x, t });
+    const b = await ref.run({ [g.input]: x, [g.timestep]: t });
+    errs.push(relL2(a[ours.outputs[0].name].data as Float32Array, b[g.output].data as Float32Array));
   }
   await ref.release();
   await mine.release();
@@ -106,6 +109,10 @@ test('a state_dict of the wrong architecture is a clear error listing the keys',
 });
 
 test('import writes a pack the engine loads; a truncated checkpoint leaves nothing behind', async () => {
+  // the pack's defaults: those of an EGSDE case of the ADM model with the presets' energies
+  const adm = trajectoryCaseNames()
+    .map(trajectoryCase)
+    .find((c) => c.model === 'score_adm.onnx' && c.sampler === 'egsde' && c.s1 === 'cosine' && c.s2 === 'neg_l2')!;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'egsde-import-'));
   const preset: TaskPreset = {
     task: 'tiny',
@@ -116,7 +123,7 @@ test('import writes a pack the engine loads; a truncated checkpoint leaves nothi
     scoreFile: 'score_adm.pt',
     dse: TINY_DSE,
     dseFile: 'dse.pt',
-    defaults: { M: 12, lambdaS: 500, lambdaI: 2, s1: 'cosine', s2: 'neg_l2', downN: 8 },
+    defaults: { M: adm.M, lambdaS: adm.lambdaS, lambdaI: adm.lambdaI, s1: 'cosine', s2: 'neg_l2', downN: adm.downN },
   };
   const progress: number[] = [];
   const { dir } = await importPack({ task: preset, scoreCheckpoint: file('score_adm.pt'), dseCheckpoint: file('dse.pt'), outDir: path.join(tmp, 'tiny'), onProgress: (_s, done, total) => progress.push(done / total) });

@@ -117,7 +117,7 @@ describe('parsePackManifest', () => {
   ])('%s: pack/invalid naming the file and %s', (_what, patch, field, message) => {
     const e = parseError(manifest(patch));
     expect(e.code).toBe('pack/invalid');
-    expect(e.message.startsWith(`pack/invalid: ${FILE}: ${field}: `)).toBe(true);
+    expect(e.message.startsWith(`${FILE}: ${field}: `)).toBe(true);
     expect(e.message).toContain(message);
     expect(e.details).toMatchObject({ file: FILE, field });
     expect(e.details.issues).toHaveLength(1);
@@ -125,7 +125,7 @@ describe('parsePackManifest', () => {
 
   it('names the whole document when it is not an object', () => {
     const e = parseError([1, 2]);
-    expect(e.message).toBe(`pack/invalid: ${FILE}: (root): expected object, got array`);
+    expect(e.message).toBe(`${FILE}: (root): expected object, got array`);
     expect(e.details).toMatchObject({ file: FILE, field: '(root)' });
   });
 
@@ -204,7 +204,7 @@ describe('loadPack: broken packs', () => {
   it('bad-json: pack/invalid naming the file and the position', async () => {
     const e = await engineError(() => loadPack(path.join(BAD, 'bad-json'), SHARED));
     expect(e.code).toBe('pack/invalid');
-    expect(e.message).toMatch(/^pack\/invalid: test\/fixtures\/packs-bad\/bad-json\/pack\.json: invalid JSON: .*line 5/);
+    expect(e.message).toMatch(/^test\/fixtures\/packs-bad\/bad-json\/pack\.json: invalid JSON: .*line 5/);
     expect(e.details).toMatchObject({ file: 'test/fixtures/packs-bad/bad-json/pack.json', field: null });
   });
 
@@ -345,7 +345,7 @@ describe('findPack', () => {
     const { packs } = await discoverPacks(PACKS, SHARED);
     const e = await engineError(() => findPack(packs, 'horse2zebra'));
     expect(e.code).toBe('pack/not_found');
-    expect(e.message).toBe("pack/not_found: unknown pack 'horse2zebra' (available: tiny-adm, tiny-ddpm)");
+    expect(e.message).toBe("unknown pack 'horse2zebra' (available: tiny-adm, tiny-ddpm)");
     expect(e.details).toEqual({ name: 'horse2zebra', available: ['tiny-adm', 'tiny-ddpm'] });
     expect((await engineError(() => findPack([], 'x'))).message).toContain('no packs are loaded');
   });

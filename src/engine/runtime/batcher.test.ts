@@ -2,43 +2,32 @@
  * Batching: runs at different timesteps stepped together give the results they give alone;
  * cancelled runs leave at the next step boundary; a failing run is isolated.
  */
-import * as fs from 'fs';
-import * as path from 'path';
-import { decodeModel } from '../onnx/model-io';
-import { goldenDir, loadGolden, relL2 } from '../testing/goldens';
+import { goldenStepGraph, relL2, trajectoryCase, trajectorySamples } from '../testing/goldens';
 import { createSchedule } from '../sampling/schedule';
-import { RunState, RunSchedule } from '../sampling/run-state';
-import { SeededNoise } from '../sampling/noise';
-import { buildStepGraph } from '../sampling/step-graph';
+import { RunSchedule } from '../sampling/run-state';
+import { createRun, sample } from '../sampling/sample';
 import { EngineError } from '../errors';
 import { GraphSession } from './session';
 import { StepExecutor } from './step-executor';
 import { Batcher, BatchedRun } from './batcher';
 
-const load = (f: string) => decodeModel(fs.readFileSync(path.join(goldenDir(), f)), f);
-const schedule = createSchedule();
+// the models, sizes and settings of the golden case egsde_adm
+const c = trajectoryCase('egsde_adm');
+const shape: [number, number, number] = [c.channels, c.imageSize, c.imageSize];
+const weights = { lambdaS: c.lambdaS, lambdaI: c.lambdaI };
+const schedule = createSchedule(c.schedule);
 let executor: StepExecutor;
 
 beforeAll(async () => {
-  const score = load('score_adm.onnx');
-  const graph = buildStepGraph({
-    sampler: 'egsde',
-    score: { graph: score, input: 'x', timestep: 't', output: 'out', kind: 'adm-learned-sigma' },
-    dse: { graph: load('dse.onnx'), input: 'x', timestep: 't', output: 'features' },
-    imageSize: 64,
-    downN: 8,
-    s1: 'cosine',
-    s2: 'neg_l2',
-  });
-  executor = new StepExecutor(await GraphSession.create(graph), true);
+  executor = new StepExecutor(await GraphSession.create(goldenStepGraph(c, 'egsde')), true);
 });
 afterAll(() => executor.release());
 
-const x0 = loadGolden('egsde_adm_x0');
-const image = (i: number) => x0.data.slice(i * 3 * 64 * 64, (i + 1) * 3 * 64 * 64);
+const sources = trajectorySamples(c).map((s) => s.x0);
+const image = (i: number) => sources[i].slice();
 
 function makeRun(id: string, img: Float32Array, plan: RunSchedule, seed: number, log: string[]) {
-  const state = new RunState(img, [3, 64, 64], schedule, plan, { lambdaS: 500, lambdaI: 2 }, new SeededNoise(seed));
+  const state = createRun({ source: img, shape, schedule, plan, weights, seed });
   const r: BatchedRun & { result?: Float32Array; error?: EngineError; cancelled?: boolean; steps: number } = {
     id,
     key: 'k',
@@ -62,15 +51,10 @@ async function drain(b: Batcher) {
 test('runs at different timesteps stepped together match their solo results', async () => {
   const planA: RunSchedule = { M: 8, steps: 8, repeats: 1 };
   const planB: RunSchedule = { M: 6, steps: 4, repeats: 2 };
-  const solo = async (id: string, img: Float32Array, plan: RunSchedule, seed: number) => {
-    const b = new Batcher({ executorFor: async () => executor });
-    const r = makeRun(id, img, plan, seed, []);
-    b.admit(r);
-    await drain(b);
-    return r.result!;
-  };
-  const aSolo = await solo('a', image(0), planA, 11);
-  const bSolo = await solo('b', image(1), planB, 22);
+  // alone: the plain sampler loop
+  const solo = (img: Float32Array, plan: RunSchedule, seed: number) => sample(executor, { source: img, shape, schedule, plan, weights, seed });
+  const aSolo = await solo(image(0), planA, 11);
+  const bSolo = await solo(image(1), planB, 22);
 
   const log: string[] = [];
   const batcher = new Batcher({ executorFor: async () => executor });

@@ -6,6 +6,7 @@
  */
 import { EngineError, isEngineError } from '../errors';
 import { RunState, StepRecord } from '../sampling/run-state';
+import { acceptStep } from '../sampling/sample';
 import { StepExecutor, StepOutputs } from './step-executor';
 
 export interface BatchedRun {
@@ -36,11 +37,6 @@ export interface BatcherStatus {
 function asEngineError(e: unknown, fallback: string): EngineError {
   if (isEngineError(e)) return e;
   return new EngineError('engine/model_error', `${fallback}: ${(e as Error)?.message ?? String(e)}`);
-}
-
-function allFinite(a: Float32Array): boolean {
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
-  return true;
 }
 
 export class Batcher {
@@ -125,13 +121,10 @@ export class Batcher {
     }
     chunk.forEach((r, i) => {
       const out = outs[i];
-      if (!out || !allFinite(out.yNext)) {
-        this.fail(r, new EngineError('engine/numerical_error', `run ${r.id}: the sample became NaN or infinite`));
-        return;
-      }
       let record;
       try {
-        record = r.state.advance(out.yNext);
+        // the same per-run bookkeeping as sample(): refuse a non-finite sample, advance
+        record = acceptStep(r.state, out, `run ${r.id}`);
       } catch (e) {
         this.fail(r, asEngineError(e, 'advancing the run failed'));
         return;

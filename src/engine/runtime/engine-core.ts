@@ -11,8 +11,8 @@ import { decodeModel } from '../onnx/model-io';
 import { LoadedPack, discoverPacks, findPack } from '../packs';
 import { resolveParams } from '../params';
 import { cachedSchedule, Schedule } from '../sampling/schedule';
-import { RecordedNoise, SeededNoise } from '../sampling/noise';
-import { RunState } from '../sampling/run-state';
+import { RecordedNoise } from '../sampling/noise';
+import { createRun } from '../sampling/sample';
 import { buildStepGraph } from '../sampling/step-graph';
 import type { EngineStatus, PackInfo, RunEvent, RunParams, TranslateRequest } from '../types';
 import { Batcher } from './batcher';
@@ -107,8 +107,15 @@ export class EngineCore {
     }
     const runId = req.runId ?? randomUUID();
     if (this.runs.has(runId)) throw new EngineError('engine/invalid_input', `runId ${runId} is already running`, { field: 'runId' });
-    const noise = req.recordedNoise ? new RecordedNoise(req.recordedNoise.e, req.recordedNoise.z) : new SeededNoise(params.seed);
-    const state = new RunState(req.image, [3, S, S], this.scheduleOf(pack), { M: params.M, steps: params.steps, repeats: params.repeats }, { lambdaS: params.lambdaS, lambdaI: params.lambdaI }, noise);
+    const state = createRun({
+      source: req.image,
+      shape: [3, S, S],
+      schedule: this.scheduleOf(pack),
+      plan: { M: params.M, steps: params.steps, repeats: params.repeats },
+      weights: { lambdaS: params.lambdaS, lambdaI: params.lambdaI },
+      noise: req.recordedNoise && new RecordedNoise(req.recordedNoise.e, req.recordedNoise.z),
+      seed: params.seed,
+    });
     const live: LiveRun = { id: runId, seq: 0, startedAt: Date.now(), firstStepAt: null, emit };
     const finish = (e: RunEvent) => {
       this.runs.delete(runId);
