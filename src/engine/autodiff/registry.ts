@@ -1,6 +1,7 @@
 /**
  * All backward rules in one registry. Each family file holds rules for related ops.
  */
+import { ruleRegistry } from '../../util/rule-registry';
 import { GradRule, RuleFamily } from './rule';
 import { elementwiseRules } from './rules/elementwise';
 import { linalgRules } from './rules/linalg';
@@ -11,16 +12,7 @@ import { reduceRules } from './rules/reduce';
 
 const families: RuleFamily[] = [elementwiseRules, linalgRules, convRules, normalizationRules, shapeRules, reduceRules];
 
-export const GRAD_RULES: ReadonlyMap<string, GradRule> = (() => {
-  const m = new Map<string, GradRule>();
-  for (const f of families) {
-    for (const [op, rule] of Object.entries(f)) {
-      if (m.has(op)) throw new Error(`duplicate gradient rule for ${op}`);
-      m.set(op, rule);
-    }
-  }
-  return m;
-})();
+export const GRAD_RULES: ReadonlyMap<string, GradRule> = ruleRegistry('gradient', families);
 
 /**
  * Ops whose outputs carry no gradient (integer or boolean results, piecewise-constant functions):
