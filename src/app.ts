@@ -2,7 +2,8 @@
  * buildApp() -> { start(port), stop() }: wiring only. One port serves POST /graphql (Apollo
  * Server), WebSocket /graphql (graphql-ws), GET /artifacts/:key and GET /healthz.
  * Embedded defaults: SQLite, the Run table as the queue, in-process events, local-disk images,
- * the engine in a worker thread.
+ * the engine in a worker thread. ENGINE=off makes an API instance (engine workers, src/worker.ts,
+ * step the runs); src/compose.ts picks the other adapters.
  */
 import 'reflect-metadata';
 import * as http from 'http';
@@ -15,15 +16,11 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { graphqlUploadExpress } from 'graphql-upload-minimal';
 import { AppConfig, loadConfig } from './config';
 import { createLogger, Logger } from './logger';
-import { createEngine, Engine } from './engine';
-import { openDatabase, Database } from './db/client';
-import { PrismaRunStore } from './adapters/prisma/run-store';
-import { LocalDiskStorage } from './storage';
-import { MemoryEventBus } from './events/memory-event-bus';
-import { TableRunQueue } from './queue/table-queue';
-import { RunEventsLog } from './services/run-events-log';
+import { createEngine, Engine, readPackInfos } from './engine';
+import { openPorts, supervisorOf, workerDispatcher } from './compose';
 import { RunService } from './services/run-service';
-import { Dispatcher } from './services/dispatcher';
+import { PackCatalog } from './services/pack-catalog';
+import type { Dispatcher } from './services/dispatcher';
 import { buildAppSchema } from './resolvers/schema';
 import { depthLimit } from './resolvers/depth-limit';
 import { formatGraphQLError } from './resolvers/errors';
@@ -50,23 +47,25 @@ export interface App {
 export async function buildApp(options: BuildAppOptions = {}): Promise<App> {
   const config = loadConfig(options.env ?? process.env, options.config);
   const log = options.logger ?? createLogger();
-  const db: Database = await openDatabase(config.databaseUrl);
+  const ports = await openPorts(config, log);
   let engine: Engine | undefined;
   try {
-    const store = new PrismaRunStore(db.prisma);
-    const storage = new LocalDiskStorage(config.artifactsDir);
-    engine = await createEngine(
-      { modelsDir: config.modelsDir, allowSharedFiles: config.allowSharedModelFiles, packsRoot: config.modelsRoot, providers: config.providers, maxBatch: config.maxBatch, intraOpThreads: config.threads },
-      log,
-    );
-    const bus = new MemoryEventBus();
-    const queue = new TableRunQueue(store);
-    const events = new RunEventsLog(store, bus);
-    const runs = new RunService({ store, queue, bus, events, storage, engine, config });
-    const recovered = await runs.recover(config.maxAttempts);
-    if (recovered.requeued + recovered.failed + recovered.cancelled > 0) log.warn({ ...recovered }, 'recovered runs interrupted by the last shutdown');
-    const dispatcher = new Dispatcher({ store, queue, bus, events, storage, engine, log, concurrency: config.concurrency });
-    const services: AppServices = { runs, dispatcher, engine, queue, bus, config };
+    if (config.engine === 'embedded') {
+      engine = await createEngine(
+        { modelsDir: config.modelsDir, allowSharedFiles: config.allowSharedModelFiles, packsRoot: config.modelsRoot, providers: config.providers, maxBatch: config.maxBatch, intraOpThreads: config.threads },
+        log,
+      );
+    }
+    const localPacks = engine ? engine.packs : await readPackInfos(config.modelsDir, { root: config.modelsRoot, allowSharedFiles: config.allowSharedModelFiles }).catch(() => []);
+    const catalog = new PackCatalog(localPacks, ports.registry);
+    // one queue object serves as producer and, with an engine here, as this worker's consumer
+    const queue = ports.queue(engine ? engine.packs.map((p) => p.name) : undefined);
+    let dispatcher: Dispatcher | undefined;
+    if (engine) dispatcher = (await workerDispatcher(ports, engine, config, log, queue)).dispatcher;
+    const { store, bus, events, storage } = ports;
+    const runs = new RunService({ store, queue, bus, events, storage, catalog, config, log });
+    const supervisor = supervisorOf(ports, catalog, queue, config, log);
+    const services: AppServices = { runs, dispatcher, engine, catalog, queue, bus, config };
     const schema = buildAppSchema(bus);
     const rules = [depthLimit(config.maxQueryDepth)];
     const maxBodyBytes = Math.ceil(config.maxImageBytes * 1.4) + 65536;
@@ -93,13 +92,16 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<App> {
       ],
       formatError: (formatted, error) => formatGraphQLError(formatted, error, log),
     });
-    mountRoutes(app, { engine, storage, queue, database: db.provider, activeRuns: () => dispatcher.activeRuns });
+    mountRoutes(app, { services, storage, database: ports.db.provider });
 
     let started = false;
     return {
       config,
       services,
       async start(port = config.port) {
+        // the first sweep recovers runs whose worker died (expired leases only) before any work starts
+        const swept = await supervisor.start();
+        if (swept.requeued + swept.failed + swept.cancelled > 0) log.warn({ ...swept }, 'recovered runs interrupted by a stopped worker');
         await apollo.start();
         app.use(
           '/graphql',
@@ -109,26 +111,30 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<App> {
           expressMiddleware(apollo, { context: async (): Promise<GraphQLContext> => ({ services, requestId: randomUUID(), log }) }),
         );
         await new Promise<void>((resolve) => httpServer.listen(port, resolve));
-        dispatcher.start();
+        await dispatcher?.start();
         started = true;
         const p = (httpServer.address() as AddressInfo).port;
-        log.info({ port: p, database: db.provider, packs: engine!.packs.map((x) => x.name) }, 'egsde service listening');
+        log.info(
+          { port: p, database: ports.db.provider, queue: config.queue, events: config.events, storage: config.storage, engine: config.engine, packs: catalog.packs().map((x) => x.name), ...(engine ? { workerId: config.workerId } : {}) },
+          'egsde service listening',
+        );
         return { port: p, url: `http://127.0.0.1:${p}` };
       },
       async stop() {
-        await dispatcher.stop(config.drainMs);
-        await bus.close();
+        await supervisor.stop();
+        await dispatcher?.stop(config.drainMs);
+        await ports.bus.close(); // ends every subscription
         if (started) await apollo.stop();
         else await ws.dispose();
         ws.close();
         if (httpServer.listening) await new Promise<void>((resolve) => httpServer.close(() => resolve()));
-        await engine!.close();
-        await db.close();
+        await engine?.close();
+        await ports.close();
       },
     };
   } catch (e) {
     await engine?.close().catch(() => {});
-    await db.close();
+    await ports.close();
     throw e;
   }
 }

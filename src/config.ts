@@ -1,10 +1,18 @@
 /**
  * Service configuration: environment variables over documented defaults. Everything has a
  * default, so `npm start` serves the embedded setup (SQLite, in-process queue and events, the
- * demo pack) with no configuration.
+ * demo pack) with no configuration. Scale-out picks other adapters: QUEUE=redis, EVENTS=redis,
+ * STORAGE=postgres, ENGINE=off on API instances, `npm run worker` for engine workers.
  */
+import * as os from 'os';
 import * as path from 'path';
+import { randomUUID } from 'crypto';
 import type { ExecutionProvider } from './engine';
+
+export const QUEUE_KINDS = ['table', 'redis'] as const;
+export const EVENTS_KINDS = ['memory', 'redis'] as const;
+export const STORAGE_KINDS = ['local', 'postgres'] as const;
+export const ENGINE_MODES = ['embedded', 'off'] as const;
 
 export interface AppConfig {
   /** PORT; default 4000 */
@@ -13,7 +21,7 @@ export interface AppConfig {
   databaseUrl: string;
   /** MODELS_DIR: folder of model packs; default ./models */
   modelsDir: string;
-  /** allow packs to reference ONNX files elsewhere under modelsRoot (tests); default false */
+  /** ALLOW_SHARED_MODEL_FILES=1, MODELS_ROOT: let packs reference ONNX files elsewhere under modelsRoot (tests); default false */
   allowSharedModelFiles: boolean;
   modelsRoot?: string;
   /** ARTIFACTS_DIR: images (sources, previews, outputs); default ./data/artifacts */
@@ -41,6 +49,38 @@ export interface AppConfig {
   drainMs: number;
   /** subscriptions per WebSocket connection; default 32 */
   maxSubscriptionsPerConnection: number;
+  /** QUEUE: table (the Run table, embedded) | redis (BullMQ); default table */
+  queue: (typeof QUEUE_KINDS)[number];
+  /** EVENTS: memory (in-process) | redis (pub/sub); default memory */
+  events: (typeof EVENTS_KINDS)[number];
+  /** STORAGE: local (ARTIFACTS_DIR) | postgres (images in the database); default local */
+  storage: (typeof STORAGE_KINDS)[number];
+  /** ENGINE: embedded (this process steps runs) | off (an API instance; workers step them); default embedded */
+  engine: (typeof ENGINE_MODES)[number];
+  /** REDIS_URL; default redis://127.0.0.1:6379 */
+  redisUrl: string;
+  /** REDIS_PREFIX: namespace of queue and event keys; default egsde */
+  redisPrefix: string;
+  /** WORKER_ID: this process's engine-worker id; default host-pid-random */
+  workerId: string;
+  /** LEASE_MS: a worker's hold on a run lasts this long unless renewed; default 30 s */
+  leaseMs: number;
+  /** LEASE_RENEW_MS: how often a worker renews its leases and heartbeats; default LEASE_MS / 6 */
+  leaseRenewMs: number;
+  /** CHECKPOINT_EVERY: steps between sampler checkpoints (0: none); default 10 */
+  checkpointEvery: number;
+  /** SWEEP_MS: how often every process sweeps for expired leases and lost queue entries; default LEASE_MS / 3 */
+  sweepMs: number;
+  /** PACK_WAIT_MS: a queued run whose pack no live worker serves fails after this long (run/no_worker); default 10 min */
+  packWaitMs: number;
+  /** RESYNC_MS: an idle subscription re-reads the run's event log this often (covers a lost live event); default 5 s */
+  resyncMs: number;
+}
+
+function oneOf<T extends string>(name: string, v: string | undefined, allowed: readonly T[], d: T): T {
+  if (v === undefined || v === '') return d;
+  if ((allowed as readonly string[]).includes(v)) return v as T;
+  throw new Error(`${name}=${v} is not one of ${allowed.join(', ')}`);
 }
 
 function num(v: string | undefined, d: number): number {
@@ -52,11 +92,13 @@ function num(v: string | undefined, d: number): number {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<AppConfig> = {}): AppConfig {
   const maxBatch = num(env.EGSDE_MAX_BATCH, 8);
+  const leaseMs = num(env.LEASE_MS, 30_000);
   const base: AppConfig = {
     port: num(env.PORT, 4000),
     databaseUrl: env.DATABASE_URL || 'file:./data/egsde.db',
     modelsDir: path.resolve(env.MODELS_DIR || 'models'),
-    allowSharedModelFiles: false,
+    allowSharedModelFiles: env.ALLOW_SHARED_MODEL_FILES === '1',
+    modelsRoot: env.MODELS_ROOT ? path.resolve(env.MODELS_ROOT) : undefined,
     artifactsDir: path.resolve(env.ARTIFACTS_DIR || 'data/artifacts'),
     providers: (env.EGSDE_PROVIDERS || 'cpu').split(',').map((s) => s.trim()) as ExecutionProvider[],
     maxBatch,
@@ -69,6 +111,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     maxAttempts: num(env.MAX_ATTEMPTS, 2),
     drainMs: num(env.DRAIN_MS, 10000),
     maxSubscriptionsPerConnection: num(env.MAX_SUBSCRIPTIONS_PER_CONNECTION, 32),
+    queue: oneOf('QUEUE', env.QUEUE, QUEUE_KINDS, 'table'),
+    events: oneOf('EVENTS', env.EVENTS, EVENTS_KINDS, 'memory'),
+    storage: oneOf('STORAGE', env.STORAGE, STORAGE_KINDS, 'local'),
+    engine: oneOf('ENGINE', env.ENGINE, ENGINE_MODES, 'embedded'),
+    redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
+    redisPrefix: env.REDIS_PREFIX || 'egsde',
+    workerId: env.WORKER_ID || `${os.hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+    leaseMs,
+    leaseRenewMs: num(env.LEASE_RENEW_MS, Math.max(100, Math.round(leaseMs / 6))),
+    checkpointEvery: num(env.CHECKPOINT_EVERY, 10),
+    sweepMs: num(env.SWEEP_MS, Math.max(200, Math.round(leaseMs / 3))),
+    packWaitMs: num(env.PACK_WAIT_MS, 10 * 60_000),
+    resyncMs: num(env.RESYNC_MS, 5000),
   };
-  return { ...base, ...overrides };
+  const config = { ...base, ...overrides };
+  // derived defaults follow an overridden lease
+  if (!env.LEASE_RENEW_MS && overrides.leaseRenewMs === undefined) config.leaseRenewMs = Math.max(100, Math.round(config.leaseMs / 6));
+  if (!env.SWEEP_MS && overrides.sweepMs === undefined) config.sweepMs = Math.max(200, Math.round(config.leaseMs / 3));
+  if (config.leaseRenewMs >= config.leaseMs) throw new Error(`LEASE_RENEW_MS (${config.leaseRenewMs}) must be shorter than LEASE_MS (${config.leaseMs})`);
+  return config;
 }

@@ -17,6 +17,8 @@ export const ERROR_CODES = [
   'input/bad_cursor',
   'auth/forbidden',
   'server/overloaded',
+  /** a service the request needs (the queue's Redis, the database) is down; retry later */
+  'server/unavailable',
   // ---- runs
   'run/not_found',
   'run/not_cancellable',
@@ -24,6 +26,10 @@ export const ERROR_CODES = [
   /** a run interrupted by a crash that used all its attempts */
   'run/interrupted',
   'run/duplicate_event',
+  /** a queued run whose pack no live worker serves, past the configured wait */
+  'run/no_worker',
+  /** a worker's write to a run whose lease another worker now holds */
+  'run/lease_lost',
   // ---- storage and database
   'storage/not_found',
   'storage/failed',

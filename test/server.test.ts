@@ -230,12 +230,13 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('service on %s', (_name
       await a1.stop();
       // a second claim on r3 to exhaust attempts: mark it RUNNING twice via a raw claim sequence
       const a2 = await buildApp(testConfig(u.url, dir, { maxAttempts: 1 }));
+      // nothing is recovered before start(): its first sweep does it (runs claimed without a lease count as expired)
+      expect((await a2.services.runs.get(r2.id)).status).toBe('RUNNING');
+      await a2.start(0);
       // recovery ran: r2 (attempts 1 >= maxAttempts 1) failed with run/interrupted
       const r2now = await a2.services.runs.get(r2.id);
       expect(r2now.status).toBe('FAILED');
       expect(r2now.errorCode).toBe('run/interrupted');
-      const { url } = await a2.start(0);
-      void url;
       // queued runs resume and finish
       for (const id of [r1.id, r3.id]) {
         const evs: string[] = [];

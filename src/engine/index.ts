@@ -14,6 +14,8 @@ export * from './types';
 export * from './vocabulary';
 export { CodedError, isCodedError, ERROR_CODES } from '../errors';
 export type { ErrorCode } from '../errors';
+export { encodeCheckpoint, decodeCheckpoint } from './sampling/checkpoint';
+export { readPackInfos } from './packs/info';
 export { resolveParams, runParamsSchema, DEFAULT_PREVIEW_EVERY, MAX_SEED } from './params';
 
 /** Start the engine in a worker thread (the embedded mode), so the caller's loop never blocks. */

@@ -4,9 +4,10 @@
  */
 import type { ErrorCode } from '../errors';
 import type { RunParams } from './params';
+import type { RunCheckpoint } from './sampling/run-state';
 import type { BetaScheduleKind, ExecutionProvider, FaithfulnessEnergyKind, RealismEnergyKind, SamplerKind, VarianceType } from './vocabulary';
 
-export type { SamplerKind, FaithfulnessEnergyKind, RealismEnergyKind, ExecutionProvider, RunParams };
+export type { SamplerKind, FaithfulnessEnergyKind, RealismEnergyKind, ExecutionProvider, RunParams, RunCheckpoint };
 
 export interface TranslateRequest {
   /** caller-chosen id (the service uses its Run id); generated when absent */
@@ -17,6 +18,10 @@ export interface TranslateRequest {
   params?: Partial<RunParams>;
   /** tests: recorded noise instead of the seeded generator */
   recordedNoise?: { e: Float32Array[]; z: Float32Array[] };
+  /** continue an interrupted run from its checkpoint (same image, params and seed) */
+  resume?: RunCheckpoint;
+  /** put a checkpoint on every this-many-th step state (0: never). Default 0 */
+  checkpointEvery?: number;
 }
 
 /** An 8-bit RGB image, row-major, 3 bytes per pixel. */
@@ -39,6 +44,8 @@ export interface StepState {
   energies: { realism: number; faithfulness: number } | null;
   /** downscaled predicted clean image, every `previewEvery` steps */
   preview: RgbImage | null;
+  /** the sampler state after this step, every `checkpointEvery` steps (never after the last) */
+  checkpoint: RunCheckpoint | null;
 }
 
 export interface RunTimings {

@@ -4,10 +4,24 @@
  * PubSub, so the same bus feeds GraphQL subscriptions.
  */
 export interface EventBus {
+  /**
+   * Fire and forget; events of one topic from one publisher arrive in publish order. Payloads
+   * are plain data (JSON values, Dates, non-finite numbers): a remote bus sends them through
+   * ./codec.ts and subscribers get equal values back.
+   */
   publish(topic: string, payload: unknown): void;
   /** Live events of `topic` from now on; `return()` on the iterator unsubscribes. */
-  subscribe(topic: string): AsyncIterable<unknown>;
+  subscribe(topic: string): Subscription;
   close(): Promise<void>;
+}
+
+export interface Subscription extends AsyncIterable<unknown> {
+  /**
+   * Resolves once every event published from now on will reach this subscription (a remote bus
+   * has its SUBSCRIBE confirmed). A reader that replays a log and then follows live events
+   * awaits it before reading the log, so nothing falls between the two.
+   */
+  readonly ready: Promise<void>;
 }
 
 export const topics = {
@@ -21,4 +35,14 @@ export const topics = {
 
 export interface CancelRequest {
   readonly id: string;
+}
+
+/** Published on a run's topic when it is deleted: its subscriptions end. */
+export interface RunDeleted {
+  readonly deleted: true;
+  readonly id: string;
+}
+
+export function isRunDeleted(v: unknown): v is RunDeleted {
+  return typeof v === 'object' && v !== null && (v as { deleted?: unknown }).deleted === true;
 }

@@ -1,24 +1,32 @@
 /** The plain HTTP routes beside /graphql: GET /healthz, GET /artifacts/:key, and the token check for /graphql. */
 import express from 'express';
-import type { Engine } from '../engine';
 import type { ArtifactStorage } from '../storage';
-import type { RunQueue } from '../queue/run-queue';
+import type { AppServices } from '../resolvers/context';
+import { serviceStatus } from '../services/engine-status';
 import { authorised } from './auth';
 
 export interface RouteDeps {
-  engine: Engine;
+  services: AppServices;
   storage: ArtifactStorage;
-  queue: RunQueue;
   /** 'sqlite' | 'postgresql' */
   database: string;
-  activeRuns: () => number;
 }
 
 export function mountRoutes(app: express.Express, deps: RouteDeps): void {
   app.get('/healthz', async (_req, res) => {
     try {
-      const s = await deps.engine.status();
-      res.json({ status: 'ok', provider: s.provider, database: deps.database, packs: s.packs, activeRuns: deps.activeRuns(), queueLength: await deps.queue.length() });
+      const { engine, catalog, queue, config, dispatcher } = deps.services;
+      const s = await serviceStatus({ engine, catalog, queue, aliveMs: config.leaseMs });
+      res.json({
+        status: 'ok',
+        engine: engine ? 'embedded' : 'off',
+        provider: s.provider,
+        database: deps.database,
+        packs: s.packs,
+        activeRuns: dispatcher?.activeRuns ?? s.activeRuns,
+        queueLength: s.queueLength,
+        liveWorkers: s.workers.filter((w) => w.alive).length,
+      });
     } catch (e) {
       res.status(503).json({ status: 'unavailable', error: (e as Error).message });
     }

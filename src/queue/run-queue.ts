@@ -7,10 +7,18 @@
  * ./conformance.ts.
  */
 export interface RunQueue {
-  /** A run was created QUEUED. */
-  enqueue(runId: string): Promise<void>;
-  /** The id of a queued run to claim (the oldest first), or null when none is waiting. */
+  /**
+   * A run was created (or put back) QUEUED. Idempotent: enqueuing a run that is already waiting
+   * adds nothing (recovery sweeps re-enqueue queued runs a lost delivery may have dropped).
+   */
+  enqueue(run: QueuedRun): Promise<void>;
+  /**
+   * The id of a queued run to claim (the oldest first), or null when none is waiting. A consumer
+   * made for some tasks (packs) takes only runs of those.
+   */
   take(): Promise<string | null>;
+  /** Throws CodedError 'server/unavailable' when the queue cannot take an enqueue now (Redis down). */
+  assertAvailable(): Promise<void>;
   /** Resolves when work may be available, or after timeoutMs. */
   waitForWork(timeoutMs: number): Promise<void>;
   /** Queued runs waiting. */
@@ -19,8 +27,14 @@ export interface RunQueue {
   close(): Promise<void>;
 }
 
+export interface QueuedRun {
+  readonly id: string;
+  /** the run's pack */
+  readonly task: string;
+}
+
 /** What the table queue reads: the queued runs of the run store (structurally, RunStore). */
 export interface QueuedRuns {
-  oldestQueuedId(): Promise<string | null>;
+  oldestQueuedId(options?: { readonly tasks?: readonly string[] }): Promise<string | null>;
   countsByStatus(): Promise<{ readonly QUEUED: number }>;
 }

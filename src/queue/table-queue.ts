@@ -1,19 +1,27 @@
 /** The embedded queue: the Run table is the queue (persisted, survives restarts); in-process wake-ups. */
-import type { QueuedRuns, RunQueue } from './run-queue';
+import type { QueuedRun, QueuedRuns, RunQueue } from './run-queue';
+
+export interface TableRunQueueOptions {
+  /** take() only runs of these tasks (a worker's packs); default any */
+  tasks?: readonly string[];
+}
 
 export class TableRunQueue implements RunQueue {
   private waiters: (() => void)[] = [];
   private closed = false;
 
-  constructor(private readonly store: QueuedRuns) {}
+  constructor(private readonly store: QueuedRuns, private readonly options: TableRunQueueOptions = {}) {}
 
-  async enqueue(_runId: string): Promise<void> {
+  async enqueue(_run: QueuedRun): Promise<void> {
     this.wake();
   }
 
   take(): Promise<string | null> {
-    return this.closed ? Promise.resolve(null) : this.store.oldestQueuedId();
+    return this.closed ? Promise.resolve(null) : this.store.oldestQueuedId(this.options.tasks ? { tasks: this.options.tasks } : {});
   }
+
+  /** The table is the database itself: nothing else to be down. */
+  async assertAvailable(): Promise<void> {}
 
   waitForWork(timeoutMs: number): Promise<void> {
     if (this.closed) return Promise.resolve();

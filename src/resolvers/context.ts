@@ -1,5 +1,6 @@
 import type { RunService } from '../services/run-service';
 import type { Dispatcher } from '../services/dispatcher';
+import type { PackCatalog } from '../services/pack-catalog';
 import type { Engine } from '../engine';
 import type { RunQueue } from '../queue/run-queue';
 import type { EventBus } from '../events/event-bus';
@@ -8,8 +9,11 @@ import type { Logger } from '../logger';
 
 export interface AppServices {
   runs: RunService;
-  dispatcher: Dispatcher;
-  engine: Engine;
+  /** this process's engine and its dispatcher; absent on an API instance (ENGINE=off) */
+  dispatcher?: Dispatcher;
+  engine?: Engine;
+  /** packs and the engine workers that serve them */
+  catalog: PackCatalog;
   queue: RunQueue;
   bus: EventBus;
   config: AppConfig;

@@ -1,16 +1,18 @@
 import { Ctx, Query, Resolver } from 'type-graphql';
 import type { GraphQLContext } from './context';
+import { serviceStatus } from '../services/engine-status';
 import { EngineStatusType, PackType, toEngineStatusType, toPackType } from './pack.type';
 
 @Resolver()
 export class PackResolver {
   @Query(() => [PackType], { description: 'the tasks this server translates, with image size and default parameters' })
   packs(@Ctx() ctx: GraphQLContext): PackType[] {
-    return ctx.services.engine.packs.map(toPackType);
+    return ctx.services.catalog.packs().map(toPackType);
   }
 
   @Query(() => EngineStatusType)
   engineStatus(@Ctx() ctx: GraphQLContext): Promise<EngineStatusType> {
-    return (async () => toEngineStatusType(await ctx.services.engine.status(), await ctx.services.queue.length()))();
+    const { engine, catalog, queue, config } = ctx.services;
+    return serviceStatus({ engine, catalog, queue, aliveMs: config.leaseMs }).then(toEngineStatusType);
   }
 }

@@ -1,5 +1,6 @@
 import { Field, Float, Int, ObjectType } from 'type-graphql';
-import type { EngineStatus, PackInfo } from '../engine';
+import type { PackInfo } from '../engine';
+import type { ServiceStatus } from '../services/engine-status';
 import type { EnergyKind, SamplerKind } from '../engine';
 import { EnergyEnum, SamplerEnum } from './enums';
 
@@ -39,6 +40,20 @@ export function toPackType(p: PackInfo): PackType {
   };
 }
 
+@ObjectType('EngineWorker', { description: 'an engine worker process, as it last advertised itself' })
+export class EngineWorkerType {
+  @Field() id!: string;
+  @Field() host!: string;
+  @Field(() => Int) pid!: number;
+  @Field({ description: 'execution provider (cpu, cuda, webgpu)' }) provider!: string;
+  @Field(() => [String], { description: 'the packs it serves' }) packs!: string[];
+  @Field(() => Int, { description: 'runs it steps at once' }) capacity!: number;
+  @Field(() => Int) activeRuns!: number;
+  @Field(() => Date) startedAt!: Date;
+  @Field(() => Date) lastHeartbeat!: Date;
+  @Field({ description: 'heartbeat within the lease time (LEASE_MS)' }) alive!: boolean;
+}
+
 @ObjectType('EngineStatus')
 export class EngineStatusType {
   @Field({ description: 'execution provider in use (cpu, cuda, webgpu)' }) provider!: string;
@@ -47,8 +62,17 @@ export class EngineStatusType {
   @Field(() => Float, { description: 'sample-steps per second, recent' }) stepsPerSecond!: number;
   @Field(() => [Int], { description: 'batch sizes of the latest step' }) lastBatchSizes!: number[];
   @Field(() => Int) maxBatch!: number;
+  @Field(() => [EngineWorkerType], { description: 'the engine workers (this process included when it runs an engine)' }) workers!: EngineWorkerType[];
 }
 
-export function toEngineStatusType(s: EngineStatus, queueLength: number): EngineStatusType {
-  return { provider: s.provider, queueLength, activeRuns: s.activeRuns, stepsPerSecond: s.stepsPerSecond, lastBatchSizes: s.lastBatchSizes, maxBatch: s.maxBatch };
+export function toEngineStatusType(s: ServiceStatus): EngineStatusType {
+  return {
+    provider: s.provider,
+    queueLength: s.queueLength,
+    activeRuns: s.activeRuns,
+    stepsPerSecond: s.stepsPerSecond,
+    lastBatchSizes: s.lastBatchSizes,
+    maxBatch: s.maxBatch,
+    workers: s.workers.map((w) => ({ id: w.id, host: w.host, pid: w.pid, provider: w.provider, packs: w.packs.map((p) => p.name), capacity: w.capacity, activeRuns: w.activeRuns, startedAt: w.startedAt, lastHeartbeat: w.heartbeatAt, alive: w.alive })),
+  };
 }

@@ -272,6 +272,70 @@ export function runStoreConformance(name: string, make: (now: () => Date) => Pro
       await expectCode(store.recoverRun(fresh.id, 0), 'input/invalid');
     });
 
+    it('holds runs by lease: renewal, expiry, recovery of expired leases only, writes under the lease only', async () => {
+      const a = await store.create(newRun({ id: 'a-held' }));
+      const b = await store.create(newRun({ id: 'b-lapsing' }));
+      const c = await store.create(newRun({ id: 'c-unleased' }));
+      const claimedA = await store.claim(a.id, { owner: 'w1', ttlMs: 3_600_000 });
+      expect(claimedA.run).toMatchObject({ status: 'RUNNING', leaseOwner: 'w1', checkpointStep: 0 });
+      expect(claimedA.run.leaseExpiresAt!.getTime() - claimedA.run.startedAt!.getTime()).toBe(3_600_000);
+      await store.claim(b.id, { owner: 'w2', ttlMs: 5_000 });
+      await store.claim(c.id);
+      await expectCode(store.claim(a.id, { owner: 'w1', ttlMs: 0 }), 'input/invalid');
+
+      // a clock far enough ahead for b's lease to lapse but not a's
+      const later = new Date(T0 + 1000 * (tick + 100));
+      expect(await store.expiredLeaseIds(later)).toEqual([b.id, c.id]);
+      expect(await recoverInterruptedRuns(store, 3, async () => {}, later)).toEqual({ requeued: 2, failed: 0, cancelled: 0 });
+      expect(await store.get(a.id)).toMatchObject({ status: 'RUNNING', leaseOwner: 'w1' });
+      expect(await store.get(b.id)).toMatchObject({ status: 'QUEUED', leaseOwner: null, leaseExpiresAt: null });
+      expect((await store.recoverRun(a.id, 3, { leaseExpiredBy: later })).applied).toBe(false);
+
+      // renewal: only the owner's RUNNING runs are held; a requested cancel shows up
+      await store.requestCancel(a.id);
+      const renewed = await store.renewLeases('w1', [a.id, b.id, 'no-such-run'], 10_000);
+      expect(renewed).toEqual([
+        { id: a.id, held: true, cancelRequested: true },
+        { id: b.id, held: false, cancelRequested: false },
+        { id: 'no-such-run', held: false, cancelRequested: false },
+      ]);
+      expect((await store.get(a.id))!.leaseExpiresAt!.getTime()).toBeLessThan(T0 + 1000 * tick + 10_000);
+      expect(await store.renewLeases('w2', [a.id], 10_000)).toEqual([{ id: a.id, held: false, cancelRequested: true }]);
+
+      // checkpoints: kept only under the lease, and they survive a requeue
+      const bytes = Uint8Array.from([1, 2, 3, 250]);
+      expect(await store.saveCheckpoint(a.id, 'w2', { step: 4, bytes })).toBe(false);
+      expect(await store.loadCheckpoint(a.id)).toBeNull();
+      expect(await store.saveCheckpoint(a.id, 'w1', { step: 4, bytes })).toBe(true);
+      expect(await store.loadCheckpoint(a.id)).toEqual({ step: 4, bytes });
+      expect((await store.get(a.id))!.checkpointStep).toBe(4);
+
+      // a worker that lost the lease cannot write events or finish the run
+      await expectCode(store.appendEvent(a.id, { seq: 1, type: 'STEP', payload: {}, owner: 'w2' }), 'run/lease_lost');
+      expect((await store.markSucceeded(a.id, { outputKey: 'o' }, 'w2')).applied).toBe(false);
+      expect((await store.markFailed(a.id, 'x', 'y', 'w2')).applied).toBe(false);
+      expect((await store.markCancelled(a.id, 'w2')).applied).toBe(false);
+      expect(await store.requeue(a.id, 'w2')).toBe(false);
+      await store.appendEvent(a.id, { seq: 1, type: 'STEP', payload: {}, owner: 'w1' });
+      await expectCode(store.appendEvent(a.id, { seq: 1, type: 'STEP', payload: {}, owner: 'w1' }), 'run/duplicate_event');
+      expect(await store.requeue(a.id, 'w1')).toBe(true);
+      expect(await store.get(a.id)).toMatchObject({ status: 'QUEUED', leaseOwner: null, checkpointStep: 4, lastSeq: 1 });
+      expect(await store.loadCheckpoint(a.id)).toEqual({ step: 4, bytes });
+      const again = await store.claim(a.id, { owner: 'w3', ttlMs: 10_000 });
+      expect(again.run).toMatchObject({ leaseOwner: 'w3', checkpointStep: 4 });
+      expect((await store.markSucceeded(a.id, { outputKey: 'o' }, 'w3')).run).toMatchObject({ status: 'SUCCEEDED', leaseOwner: null, leaseExpiresAt: null });
+      await expectCode(store.appendEvent(a.id, { seq: 2, type: 'STEP', payload: {}, owner: 'w3' }), 'run/lease_lost');
+    });
+
+    it('fails a queued run no worker took, and only a queued one', async () => {
+      const q = await store.create(newRun());
+      const r = await store.create(newRun());
+      await store.claim(r.id);
+      expect((await store.failQueued(q.id, 'run/no_worker', 'no worker has pack cat2dog')).run).toMatchObject({ status: 'FAILED', errorCode: 'run/no_worker' });
+      expect((await store.failQueued(r.id, 'run/no_worker', 'x')).applied).toBe(false);
+      expect((await store.failQueued(q.id, 'run/no_worker', 'x')).applied).toBe(false);
+    });
+
     it('recovery pages through more interrupted runs than one page holds', async () => {
       const n = MAX_PAGE_SIZE + 5;
       for (let i = 0; i < n; i++) await store.create(newRun());

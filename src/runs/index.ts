@@ -4,3 +4,4 @@ export * from './record';
 export * from './store';
 export * from './cursor';
 export * from './recovery';
+export * from './workers';

@@ -38,6 +38,30 @@ export interface RunRecord {
   readonly sourceKey: string;
   readonly outputKey: string | null;
   readonly metrics: RunMetrics | null;
+  /** The worker holding the RUNNING run, and until when (it renews the lease while it runs). */
+  readonly leaseOwner: string | null;
+  readonly leaseExpiresAt: Date | null;
+  /** Steps done at the last stored checkpoint (0: none); a resumed run starts there. */
+  readonly checkpointStep: number;
+}
+
+/** A worker's hold on a RUNNING run: who, and for how long from now. */
+export interface Lease {
+  readonly owner: string;
+  readonly ttlMs: number;
+}
+
+export interface LeaseRenewal {
+  readonly id: string;
+  /** False when the run is no longer RUNNING under this owner: the worker must stop it without writing. */
+  readonly held: boolean;
+  readonly cancelRequested: boolean;
+}
+
+export interface StoredCheckpoint {
+  /** steps done when it was taken */
+  readonly step: number;
+  readonly bytes: Uint8Array;
 }
 
 export interface NewRun {
@@ -92,6 +116,8 @@ export interface NewRunEvent {
   readonly payload: unknown;
   /** Also record the run's progress in the same transaction. */
   readonly stepsDone?: number;
+  /** Only while this worker holds the run's lease ('run/lease_lost' otherwise). */
+  readonly owner?: string;
 }
 
 export interface RunEventRecord {

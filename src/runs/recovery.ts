@@ -1,7 +1,8 @@
 /**
- * Recovery after a crash: every run left RUNNING (by a process that is gone) is requeued,
- * cancelled or failed, one conditional transition each, paging through all of them by cursor.
- * Not for use while workers of the same database run (the scale-out issue replaces this with leases).
+ * Recovery of runs whose worker is gone: every RUNNING run whose lease expired is requeued (to
+ * resume from its checkpoint), cancelled or failed, one conditional transition each. Any number
+ * of processes may sweep at once: a run with a live lease is never touched, and of two sweepers
+ * one wins each run.
  */
 import type { RunRecord } from './record';
 import type { RunStore } from './store';
@@ -16,25 +17,29 @@ export interface RecoveryCounts {
   readonly cancelled: number;
 }
 
-/** `onRecovered` sees each run as recovery left it (to tell its subscribers). */
+/**
+ * `onRecovered` sees each run as recovery left it (to tell its subscribers, re-enqueue it).
+ * `now` is when leases count as expired (default: the caller's clock).
+ */
 export async function recoverInterruptedRuns(
   store: RunStore,
   maxAttempts: number,
   onRecovered: (run: RunRecord) => Promise<void> = async () => {},
+  now: Date = new Date(),
 ): Promise<RecoveryCounts> {
   const counts = { requeued: 0, failed: 0, cancelled: 0 };
-  let after: string | null = null;
+  const seen = new Set<string>();
   for (;;) {
-    const page = await store.list({ status: 'RUNNING' }, MAX_PAGE_SIZE, after);
-    for (const r of page.rows) {
-      const { applied, run } = await store.recoverRun(r.id, maxAttempts);
+    const ids = (await store.expiredLeaseIds(now, MAX_PAGE_SIZE)).filter((id) => !seen.has(id));
+    if (ids.length === 0) return counts;
+    for (const id of ids) {
+      seen.add(id);
+      const { applied, run } = await store.recoverRun(id, maxAttempts, { leaseExpiredBy: now });
       if (!applied) continue;
       if (run.status === 'QUEUED') counts.requeued++;
       else if (run.status === 'CANCELLED') counts.cancelled++;
       else counts.failed++;
       await onRecovered(run);
     }
-    if (!page.hasNextPage || page.endCursor === null) return counts;
-    after = page.endCursor;
   }
 }

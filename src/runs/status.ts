@@ -4,7 +4,8 @@
  *   QUEUED ──claim──▶ RUNNING ──succeed──▶ SUCCEEDED
  *     │                 │  │  └──fail────▶ FAILED
  *     │                 │  └────cancel───▶ CANCELLED
- *     └──cancel─────────┼────────────────▶ CANCELLED
+ *     ├──cancel─────────┼────────────────▶ CANCELLED
+ *     └──no worker──────┼────────────────▶ FAILED (run/no_worker: no live worker has its pack)
  *                       └──requeue / recover──▶ QUEUED (shutdown, or a crash with attempts left)
  *
  * Every status change of every adapter goes through {@link transition}: it names the edge, and the
@@ -21,7 +22,7 @@ export type RunEventType = (typeof RUN_EVENT_TYPES)[number];
 
 /** The allowed transitions. RUNNING -> QUEUED is taken only by requeue (shutdown) and recovery. */
 export const RUN_TRANSITIONS: { readonly [S in RunStatus]: readonly RunStatus[] } = {
-  QUEUED: ['RUNNING', 'CANCELLED'],
+  QUEUED: ['RUNNING', 'CANCELLED', 'FAILED'],
   RUNNING: ['SUCCEEDED', 'FAILED', 'CANCELLED', 'QUEUED'],
   SUCCEEDED: [],
   FAILED: [],
@@ -71,6 +72,9 @@ export function isRunEventType(s: unknown): s is RunEventType {
 
 /** The error code stored on runs that recovery gives up on. */
 export const RUN_INTERRUPTED = 'run/interrupted' as const;
+
+/** The error code of a queued run that no live worker could take in time. */
+export const RUN_NO_WORKER = 'run/no_worker' as const;
 
 export function runNotFound(id: string): CodedError {
   return new CodedError('run/not_found', `no run ${id}`, { id });

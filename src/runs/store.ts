@@ -6,6 +6,8 @@
  */
 import type {
   ClaimOptions,
+  Lease,
+  LeaseRenewal,
   NewRun,
   NewRunEvent,
   RunCounts,
@@ -14,6 +16,7 @@ import type {
   RunPage,
   RunRecord,
   RunResult,
+  StoredCheckpoint,
   TransitionResult,
 } from './record';
 
@@ -32,16 +35,32 @@ export interface RunStore {
   list(filter?: RunFilter, first?: number, after?: string | null): Promise<RunPage>;
   /** The id of the oldest QUEUED run (of the given tasks), or null. */
   oldestQueuedId(options?: ClaimOptions): Promise<string | null>;
-  /** QUEUED -> RUNNING (attempts + 1, startedAt set). */
-  claim(id: string): Promise<TransitionResult>;
+  /**
+   * QUEUED -> RUNNING (attempts + 1, startedAt set), held by `lease` when given (a run claimed
+   * without one counts as expired for {@link expiredLeaseIds}).
+   */
+  claim(id: string, lease?: Lease): Promise<TransitionResult>;
   /** The oldest QUEUED run, claimed; null when none is queued. */
-  claimNext(options?: ClaimOptions): Promise<RunRecord | null>;
-  /** RUNNING -> SUCCEEDED. */
-  markSucceeded(id: string, result: RunResult): Promise<TransitionResult>;
+  claimNext(options?: ClaimOptions, lease?: Lease): Promise<RunRecord | null>;
+  /**
+   * Extends the leases `owner` holds on `ids` to now + ttlMs; for each id, whether it is still
+   * held (RUNNING under this owner) and whether its cancel was requested.
+   */
+  renewLeases(owner: string, ids: readonly string[], ttlMs: number): Promise<LeaseRenewal[]>;
+  /** Ids of RUNNING runs whose lease expired before `now` (or that have none), oldest first. */
+  expiredLeaseIds(now: Date, limit?: number): Promise<string[]>;
+  /** Keeps a sampler checkpoint taken after `step` steps, if `owner` holds the run; returns whether it did. */
+  saveCheckpoint(id: string, owner: string, checkpoint: StoredCheckpoint): Promise<boolean>;
+  /** The run's last checkpoint, or null. */
+  loadCheckpoint(id: string): Promise<StoredCheckpoint | null>;
+  /** RUNNING -> SUCCEEDED (only under `owner`'s lease when given, as for the other worker writes). */
+  markSucceeded(id: string, result: RunResult, owner?: string): Promise<TransitionResult>;
   /** RUNNING -> FAILED with an error code and message. */
-  markFailed(id: string, code: string, message: string): Promise<TransitionResult>;
+  markFailed(id: string, code: string, message: string, owner?: string): Promise<TransitionResult>;
   /** QUEUED | RUNNING -> CANCELLED (a worker acknowledging a requested cancel, or a direct cancel). */
-  markCancelled(id: string): Promise<TransitionResult>;
+  markCancelled(id: string, owner?: string): Promise<TransitionResult>;
+  /** QUEUED -> FAILED: a queued run no worker took (e.g. 'run/no_worker'). */
+  failQueued(id: string, code: string, message: string): Promise<TransitionResult>;
   /**
    * A user's cancel: a QUEUED run becomes CANCELLED at once; a RUNNING one gets cancelRequested
    * (its worker stops and calls markCancelled); a CANCELLED one is returned as is; SUCCEEDED and
@@ -52,15 +71,16 @@ export interface RunStore {
   delete(id: string): Promise<void>;
   /**
    * A RUNNING run whose worker is gone: CANCELLED when its cancel had been requested, QUEUED when
-   * attempts < maxAttempts (progress reset, event seqs continue), else FAILED with errorCode
-   * 'run/interrupted'. Not applied (applied: false) when the run is not RUNNING.
+   * attempts < maxAttempts (lease cleared, checkpoint kept, event seqs continue), else FAILED with
+   * errorCode 'run/interrupted'. Not applied (applied: false) when the run is not RUNNING, or,
+   * with `leaseExpiredBy`, when its lease is still alive at that time.
    */
-  recoverRun(id: string, maxAttempts: number): Promise<TransitionResult>;
+  recoverRun(id: string, maxAttempts: number, options?: { leaseExpiredBy?: Date }): Promise<TransitionResult>;
   /**
    * RUNNING -> QUEUED for a run this process is giving back (graceful shutdown); the attempt is
-   * not counted. Returns whether the transition applied.
+   * not counted, the checkpoint kept. Returns whether the transition applied.
    */
-  requeue(id: string): Promise<boolean>;
+  requeue(id: string, owner?: string): Promise<boolean>;
   /**
    * Stores an event and raises the run's lastSeq (and stepsDone, if given) in one transaction.
    * Throws 'run/duplicate_event' for a seq already stored, 'run/not_found' for an unknown run.

@@ -1,22 +1,42 @@
 /**
- * The worker side of the service: claims queued runs while the engine has room, feeds them to
- * the engine, and turns the engine's events into persisted run events, stored images and run
- * state transitions. Works the same over the embedded queue and a distributed one.
+ * The worker side of the service: claims queued runs while the engine has room, holds each by a
+ * lease it renews, feeds them to the engine (resuming from a run's checkpoint), and turns the
+ * engine's events into persisted run events, checkpoints, stored images and run state
+ * transitions, each written only while the lease is still ours. Works the same in the embedded
+ * server and in a scale-out worker process, over any queue, bus and storage adapter.
  */
-import type { RunEvent } from '../engine';
+import type { RunCheckpoint, RunEvent } from '../engine';
+import { decodeCheckpoint, encodeCheckpoint } from '../engine';
 import { CodedError, isCodedError } from '../errors';
 import { encodePng, pngToTensor, rgbToPng } from '../images';
 import { topics } from '../events/event-bus';
 import type { CancelRequest } from '../events/event-bus';
 import type { Logger } from '../logger';
 import { l2Distance, psnr, ssim } from '../metrics/image-metrics';
-import type { RunRecord } from '../runs';
+import type { RunRecord, WorkerInfo, WorkerRegistry } from '../runs';
 import type { RunDeps } from './run-service';
 
 interface Active {
   run: RunRecord;
   done: Promise<void>;
   stopping: boolean;
+  /** another worker holds the run now: stop it and write nothing more */
+  lost: boolean;
+}
+
+export interface DispatcherOptions {
+  log: Logger;
+  /** runs held at once */
+  concurrency: number;
+  /** this worker's id: the owner of its leases */
+  workerId: string;
+  leaseMs: number;
+  /** renew leases this often (well under leaseMs) */
+  renewMs: number;
+  /** checkpoint every this many steps (0: never) */
+  checkpointEvery: number;
+  /** where this worker advertises itself (heartbeat at every renewal) */
+  presence: { registry: WorkerRegistry; info: WorkerInfo };
 }
 
 export class Dispatcher {
@@ -26,12 +46,51 @@ export class Dispatcher {
   private stopCancels: () => void = () => {};
   private stopSignal!: () => void;
   private readonly stopping = new Promise<void>((resolve) => (this.stopSignal = resolve));
+  private renewTimer: NodeJS.Timeout | null = null;
+  private renewing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly deps: RunDeps & { log: Logger; concurrency: number }) {}
+  constructor(private readonly deps: Omit<RunDeps, 'catalog'> & DispatcherOptions) {}
 
-  start(): void {
+  /** Advertise this worker, then claim and run work until stop(). */
+  async start(): Promise<void> {
+    await this.heartbeat();
     this.loopDone = this.loop();
     void this.followCancels();
+    this.renewTimer = setInterval(() => {
+      this.renewing = this.renewing.then(async () => {
+        await this.renewLeases();
+        await this.heartbeat();
+      });
+    }, this.deps.renewMs);
+    this.renewTimer.unref();
+  }
+
+  private async heartbeat(): Promise<void> {
+    const { registry, info } = this.deps.presence;
+    await registry.heartbeat(info, this.active.size).catch((e) => this.deps.log.error({ err: (e as Error).message }, 'worker heartbeat failed; retrying'));
+  }
+
+  /**
+   * Extend the leases of every held run. A run another worker holds now (our lease lapsed, e.g.
+   * while this process was stalled) is stopped without further writes; a requested cancel that
+   * the bus did not deliver is picked up here.
+   */
+  async renewLeases(): Promise<void> {
+    const ids = [...this.active.keys()];
+    if (ids.length === 0) return;
+    try {
+      for (const r of await this.deps.store.renewLeases(this.deps.workerId, ids, this.deps.leaseMs)) {
+        const a = this.active.get(r.id);
+        if (!a) continue;
+        if (!r.held) {
+          if (!a.lost) this.deps.log.warn({ runId: r.id }, 'lost the lease on a run (another worker holds it now); stopping it here');
+          a.lost = true;
+          this.deps.engine.cancel(r.id);
+        } else if (r.cancelRequested) this.deps.engine.cancel(r.id);
+      }
+    } catch (e) {
+      this.deps.log.error({ err: (e as Error).message }, 'renewing leases failed; retrying');
+    }
   }
 
   /** Cancels arrive on the bus from any API instance; the worker holding the run stops it at its next step. */
@@ -58,6 +117,8 @@ export class Dispatcher {
     this.stopped = true;
     this.stopSignal();
     this.stopCancels();
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    await this.renewing;
     await this.deps.queue.close();
     await this.loopDone;
     const all = Promise.all([...this.active.values()].map((a) => a.done));
@@ -69,6 +130,7 @@ export class Dispatcher {
       }
       await all;
     }
+    await this.deps.presence.registry.remove(this.deps.presence.info.id).catch(() => undefined);
   }
 
   private async loop(): Promise<void> {
@@ -88,7 +150,7 @@ export class Dispatcher {
         await queue.waitForWork(1000);
         continue;
       }
-      const a: Active = { run, done: Promise.resolve(), stopping: false };
+      const a: Active = { run, done: Promise.resolve(), stopping: false, lost: false };
       this.active.set(run.id, a);
       a.done = this.execute(a).finally(() => this.active.delete(run!.id));
     }
@@ -100,7 +162,7 @@ export class Dispatcher {
       const id = await this.deps.queue.take();
       if (id === null) return null;
       try {
-        const { applied, run } = await this.deps.store.claim(id);
+        const { applied, run } = await this.deps.store.claim(id, { owner: this.deps.workerId, ttlMs: this.deps.leaseMs });
         if (applied) return run;
       } catch (e) {
         // deleted between take and claim
@@ -110,7 +172,7 @@ export class Dispatcher {
   }
 
   private async execute(a: Active): Promise<void> {
-    const { store, events, storage, engine, bus, log } = this.deps;
+    const { store, events, storage, engine, bus, log, workerId: owner } = this.deps;
     const run = a.run;
     events.track(run.id, run.lastSeq);
     let started = false;
@@ -119,60 +181,63 @@ export class Dispatcher {
       if (r) bus.publish(topics.runsChanged, r);
     };
     try {
-      await events.append(run.id, { type: 'STATUS', status: 'RUNNING' });
+      await events.append(run.id, { type: 'STATUS', status: 'RUNNING' }, undefined, owner);
       await publishRun();
       const source = await storage.get(run.sourceKey);
       if (!source) throw new CodedError('storage/not_found', `source image ${run.sourceKey} is missing from storage`, { key: run.sourceKey });
       const { tensor, width } = await pngToTensor(source.bytes);
       const image = tensor.map((v) => 2 * v - 1);
       const params = { ...run.params, seed: run.seed };
-      const handle = await engine.start({ runId: run.id, pack: run.task, image, params });
+      const resume = await this.checkpointOf(run);
+      if (resume) log.info({ runId: run.id, step: resume.stepsDone, attempt: run.attempts }, 'resuming a run from its checkpoint');
+      const handle = await engine.start({ runId: run.id, pack: run.task, image, params, resume, checkpointEvery: this.deps.checkpointEvery });
       started = true;
       // a cancel (or a shutdown) that arrived between the claim and the engine's start
       if (a.stopping || (await store.get(run.id))?.cancelRequested) engine.cancel(run.id);
-      let stepsDone = 0;
+      let stepsDone = resume?.stepsDone ?? 0;
       let terminal: RunEvent | null = null;
       for await (const ev of handle.events) {
+        if (a.lost) continue; // drain the engine's events; write nothing
         if (ev.type === 'step') {
           stepsDone = ev.step;
           const previewKey = ev.preview ? (await storage.put(await rgbToPng(ev.preview.rgb, ev.preview.width, ev.preview.height), 'image/png')).key : null;
-          await events.append(run.id, { type: 'STEP', step: { step: ev.step, totalSteps: ev.totalSteps, t: ev.t, energies: ev.energies, previewKey } }, stepsDone);
+          await events.append(run.id, { type: 'STEP', step: { step: ev.step, totalSteps: ev.totalSteps, t: ev.t, energies: ev.energies, previewKey } }, stepsDone, owner);
+          if (ev.checkpoint) await store.saveCheckpoint(run.id, owner, { step: ev.checkpoint.stepsDone, bytes: encodeCheckpoint(ev.checkpoint) });
         } else terminal = ev;
       }
+      if (a.lost) return;
       if (!terminal) throw new Error('the engine ended the run without a result');
       switch (terminal.type) {
         case 'result': {
           const out = await storage.put(await encodePng(terminal.image, terminal.size), 'image/png');
           const src01 = tensor;
           const metrics = { l2: l2Distance(src01, terminal.image), psnr: psnr(src01, terminal.image), ssim: ssim(src01, terminal.image, width) };
-          await store.markSucceeded(run.id, { outputKey: out.key, timings: { ...terminal.timings }, metrics, stepsDone });
-          await events.append(run.id, { type: 'RESULT', outputKey: out.key });
+          const { applied } = await store.markSucceeded(run.id, { outputKey: out.key, timings: { ...terminal.timings }, metrics, stepsDone }, owner);
+          if (applied) await events.append(run.id, { type: 'RESULT', outputKey: out.key });
           break;
         }
         case 'cancelled':
-          if (a.stopping && (await store.requeue(run.id))) {
+          if (a.stopping && (await store.requeue(run.id, owner))) {
             await events.append(run.id, { type: 'STATUS', status: 'QUEUED' });
+            await this.deps.queue.enqueue(run).catch(() => undefined); // else the next sweep enqueues it
             log.info({ runId: run.id }, 'run given back to the queue at shutdown');
-          } else {
-            await store.markCancelled(run.id);
+          } else if ((await store.markCancelled(run.id, owner)).applied) {
             await events.append(run.id, { type: 'CANCELLED' });
           }
           break;
         case 'error':
-          if (terminal.code === 'engine/closed' && (await store.requeue(run.id))) {
-            await events.append(run.id, { type: 'STATUS', status: 'QUEUED' });
-            log.error({ runId: run.id }, 'engine closed under a run; re-queued');
-          } else await this.fail(run, terminal.code, terminal.message);
+          if (terminal.code === 'engine/closed' && (await this.giveBack(run))) break;
+          await this.fail(run, terminal.code, terminal.message);
           break;
       }
     } catch (e) {
-      const code = isCodedError(e) ? e.code : 'engine/model_error';
-      if (code === 'engine/closed' && (await store.requeue(run.id).catch(() => false))) {
-        // the engine went away (not the run's fault): give the run back to the queue
-        await events.append(run.id, { type: 'STATUS', status: 'QUEUED' }).catch(() => undefined);
-        log.error({ runId: run.id }, 'engine closed under a run; re-queued');
+      if (isCodedError(e, 'run/lease_lost') || a.lost) {
+        log.warn({ runId: run.id }, 'another worker holds the run now; this worker stopped writing to it');
+        if (started) engine.cancel(run.id);
         return;
       }
+      const code = isCodedError(e) ? e.code : 'engine/model_error';
+      if (code === 'engine/closed' && (await this.giveBack(run).catch(() => false))) return;
       log.error({ runId: run.id, err: (e as Error).message }, 'run failed');
       // the engine must not keep stepping a run this side has given up on
       if (started) engine.cancel(run.id);
@@ -183,8 +248,30 @@ export class Dispatcher {
     }
   }
 
+  /** The run's stored checkpoint, if it has one this engine can resume from (else it starts over). */
+  private async checkpointOf(run: RunRecord): Promise<RunCheckpoint | undefined> {
+    if (run.checkpointStep === 0) return undefined;
+    const stored = await this.deps.store.loadCheckpoint(run.id);
+    if (!stored) return undefined;
+    try {
+      return decodeCheckpoint(stored.bytes);
+    } catch (e) {
+      this.deps.log.warn({ runId: run.id, err: (e as Error).message }, 'the run checkpoint is unreadable; starting the run over');
+      return undefined;
+    }
+  }
+
+  /** The engine went away (not the run's fault): give the run back to the queue. */
+  private async giveBack(run: RunRecord): Promise<boolean> {
+    if (!(await this.deps.store.requeue(run.id, this.deps.workerId))) return false;
+    await this.deps.events.append(run.id, { type: 'STATUS', status: 'QUEUED' }).catch(() => undefined);
+    await this.deps.queue.enqueue(run).catch(() => undefined);
+    this.deps.log.error({ runId: run.id }, 'engine closed under a run; re-queued');
+    return true;
+  }
+
   private async fail(run: RunRecord, code: string, message: string): Promise<void> {
-    const { applied } = await this.deps.store.markFailed(run.id, code, message);
+    const { applied } = await this.deps.store.markFailed(run.id, code, message, this.deps.workerId);
     if (applied) await this.deps.events.append(run.id, { type: 'ERROR', error: { code, message } });
   }
 }

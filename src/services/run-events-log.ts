@@ -4,6 +4,7 @@
  */
 import type { EventBus } from '../events/event-bus';
 import { topics } from '../events/event-bus';
+import { isCodedError } from '../errors';
 import type { RunStore } from '../runs';
 import { EventPayload, RunEventView, viewOf } from './run-events';
 
@@ -23,13 +24,25 @@ export class RunEventsLog {
     this.chains.delete(runId);
   }
 
-  /** Append then publish; calls for one run are serialised. */
-  append(runId: string, payload: EventPayload, stepsDone?: number): Promise<RunEventView> {
+  /**
+   * Append then publish; calls for one run are serialised. With `owner`, only while that worker
+   * holds the run's lease ('run/lease_lost' otherwise). A seq another process took first (a
+   * sweeper writing beside us) is retried once after the run's lastSeq.
+   */
+  append(runId: string, payload: EventPayload, stepsDone?: number, owner?: string): Promise<RunEventView> {
     const prev = this.chains.get(runId) ?? Promise.resolve();
     const next = prev.catch(() => undefined).then(async () => {
-      const seq = (this.seqs.get(runId) ?? (await this.store.get(runId))?.lastSeq ?? 0) + 1;
       const { type, ...rest } = payload;
-      const rec = await this.store.appendEvent(runId, { seq, type, payload: rest, stepsDone });
+      const write = async (seq: number) => this.store.appendEvent(runId, { seq, type, payload: rest, stepsDone, owner });
+      let seq = (this.seqs.get(runId) ?? (await this.store.get(runId))?.lastSeq ?? 0) + 1;
+      let rec;
+      try {
+        rec = await write(seq);
+      } catch (e) {
+        if (!isCodedError(e, 'run/duplicate_event')) throw e;
+        seq = ((await this.store.get(runId))?.lastSeq ?? seq) + 1;
+        rec = await write(seq);
+      }
       this.seqs.set(runId, seq);
       const view = viewOf(runId, seq, rec.createdAt, payload);
       this.bus.publish(topics.run(runId), view);

@@ -6,20 +6,18 @@
 import { randomUUID } from 'crypto';
 import type { Engine, PackInfo, RunParams } from '../engine';
 import { resolveParams } from '../engine';
+import type { Logger } from '../logger';
 import { decodeSourceImage, encodePng, parseDataUrl } from '../images';
 import type { ArtifactStorage } from '../storage';
-import type { EventBus } from '../events/event-bus';
-import { topics } from '../events/event-bus';
+import type { EventBus, RunDeleted } from '../events/event-bus';
+import { isRunDeleted, topics } from '../events/event-bus';
 import type { CancelRequest } from '../events/event-bus';
 import type { RunQueue } from '../queue/run-queue';
 import type { AppConfig } from '../config';
 import { CodedError } from '../errors';
-import { RUN_INTERRUPTED, isTerminal, runNotFound, recoverInterruptedRuns } from '../runs';
-import type { RecoveryCounts } from '../runs';
+import { isTerminal, runNotFound } from '../runs';
 import type { RunFilter, RunPage, RunRecord, RunStore } from '../runs';
-
-/** Published on a run's topic when it is deleted: its subscriptions end. */
-const DELETED = Symbol('deleted');
+import type { PackCatalog } from './pack-catalog';
 import { RunEventsLog } from './run-events-log';
 import { RunEventView, isTerminalEvent, viewOfRecord } from './run-events';
 
@@ -30,7 +28,7 @@ export interface TranslateRequest {
   params?: Partial<RunParams>;
 }
 
-/** What the run lifecycle works with (the dispatcher shares all but the config). */
+/** What the run lifecycle works with (the dispatcher shares the ports, with its engine). */
 export interface RunDeps {
   store: RunStore;
   queue: RunQueue;
@@ -38,18 +36,21 @@ export interface RunDeps {
   events: RunEventsLog;
   storage: ArtifactStorage;
   engine: Engine;
+  /** the packs runs may ask for (this process's engine's, and the workers') */
+  catalog: PackCatalog;
 }
 
 export class RunService {
-  constructor(private readonly deps: RunDeps & { config: AppConfig }) {}
+  constructor(private readonly deps: Omit<RunDeps, 'engine'> & { config: AppConfig; log: Logger }) {}
 
   packs(): PackInfo[] {
-    return this.deps.engine.packs;
+    return this.deps.catalog.packs();
   }
 
   private pack(task: string): PackInfo {
-    const p = this.deps.engine.packs.find((x) => x.name === task);
-    if (!p) throw new CodedError('input/unknown_task', `unknown task ${JSON.stringify(task)}; available: ${this.deps.engine.packs.map((x) => x.name).join(', ') || '(none)'}`, { field: 'task' });
+    const packs = this.packs();
+    const p = packs.find((x) => x.name === task);
+    if (!p) throw new CodedError('input/unknown_task', `unknown task ${JSON.stringify(task)}; available: ${packs.map((x) => x.name).join(', ') || '(none)'}`, { field: 'task' });
     return p;
   }
 
@@ -61,6 +62,8 @@ export class RunService {
     const bytes = 'dataUrl' in req.image ? parseDataUrl(req.image.dataUrl, config.maxImageBytes).bytes : req.image.bytes;
     if (bytes.length > config.maxImageBytes) throw new CodedError('input/image_too_large', `the image has ${bytes.length} bytes; the limit is ${config.maxImageBytes}`, { field: 'image' });
     const source = await decodeSourceImage(bytes, pack.imageSize, { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels });
+    // a queue that cannot take the run now (Redis down): refuse before writing anything
+    await queue.assertAvailable();
     // the model's input, cropped and resized, is what the run keeps
     const png = await encodePng(source.tensor.map((v) => (v + 1) / 2), pack.imageSize);
     const { key } = await storage.put(png, 'image/png');
@@ -73,8 +76,13 @@ export class RunService {
       sourceKey: key,
     });
     events.track(run.id, 0);
-    await events.append(run.id, { type: 'STATUS', status: 'QUEUED' });
-    await queue.enqueue(run.id);
+    try {
+      await events.append(run.id, { type: 'STATUS', status: 'QUEUED' });
+    } finally {
+      events.forget(run.id);
+    }
+    // the run is stored QUEUED: if the enqueue is lost now, the supervisor's sweep enqueues it again
+    await queue.enqueue(run).catch((e) => this.deps.log.warn({ runId: run.id, err: (e as Error).message }, 'enqueue failed; the next sweep re-enqueues the run'));
     bus.publish(topics.runsChanged, run);
     return run;
   }
@@ -91,35 +99,6 @@ export class RunService {
 
   list(filter: RunFilter, first: number, after?: string | null): Promise<RunPage> {
     return this.deps.store.list(filter, first, after);
-  }
-
-  /**
-   * After a crash, before any worker runs: every run left RUNNING is requeued, cancelled or
-   * failed (src/runs/recovery.ts), and its subscribers get the matching event.
-   */
-  async recover(maxAttempts: number): Promise<RecoveryCounts> {
-    const { store, events, bus } = this.deps;
-    return recoverInterruptedRuns(store, maxAttempts, async (run) => {
-      events.track(run.id, run.lastSeq);
-      try {
-        switch (run.status) {
-          case 'QUEUED':
-            await events.append(run.id, { type: 'STATUS', status: 'QUEUED' });
-            break;
-          case 'FAILED':
-            await events.append(run.id, { type: 'ERROR', error: { code: run.errorCode ?? RUN_INTERRUPTED, message: run.errorMessage ?? '' } });
-            break;
-          case 'CANCELLED':
-            await events.append(run.id, { type: 'CANCELLED' });
-            break;
-          default:
-            break;
-        }
-      } finally {
-        events.forget(run.id);
-      }
-      bus.publish(topics.runsChanged, run);
-    });
   }
 
   /** Queued runs are cancelled at once; running ones at their next step, on whichever worker holds them. */
@@ -141,7 +120,8 @@ export class RunService {
   async delete(id: string): Promise<boolean> {
     await this.get(id);
     await this.deps.store.delete(id);
-    this.deps.bus.publish(topics.run(id), DELETED);
+    const deleted: RunDeleted = { deleted: true, id };
+    this.deps.bus.publish(topics.run(id), deleted);
     this.deps.bus.publish(topics.runsChanged, { id, deleted: true });
     return true;
   }
@@ -153,9 +133,10 @@ export class RunService {
   events(id: string, afterSeq = 0): AsyncIterable<RunEventView> {
     return {
       [Symbol.asyncIterator]: () => {
-        // subscribe before reading the log, so nothing published in between is missed
-        const live = this.deps.bus.subscribe(topics.run(id))[Symbol.asyncIterator]();
-        const gen = this.replayThenLive(id, afterSeq, live);
+        // subscribe (confirmed) before reading the log, so nothing published in between is missed
+        const sub = this.deps.bus.subscribe(topics.run(id));
+        const live = sub[Symbol.asyncIterator]();
+        const gen = this.replayThenLive(id, afterSeq, live, sub.ready);
         return {
           next: () => gen.next(),
           // unsubscribing ends a generator parked on live.next() at once
@@ -168,14 +149,23 @@ export class RunService {
     };
   }
 
-  private async *replayThenLive(id: string, afterSeq: number, live: AsyncIterator<unknown>): AsyncGenerator<RunEventView> {
+  private async *replayThenLive(id: string, afterSeq: number, live: AsyncIterator<unknown>, ready: Promise<void>): AsyncGenerator<RunEventView> {
     let last = afterSeq;
-    try {
-      await this.get(id);
-      for (const rec of await this.deps.store.eventsAfter(id, afterSeq)) {
+    /** the log's events after `last` (up to `before`), each once */
+    const fromLog = async function* (store: RunStore, before = Infinity): AsyncGenerator<RunEventView> {
+      for (const rec of await store.eventsAfter(id, last)) {
+        if (rec.seq >= before) return;
         const v = viewOfRecord(rec);
         yield v;
         last = v.seq;
+        if (isTerminalEvent(v.type)) return;
+      }
+    };
+    try {
+      await ready;
+      await this.get(id);
+      for await (const v of fromLog(this.deps.store)) {
+        yield v;
         if (isTerminalEvent(v.type)) return;
       }
       // a finished run publishes nothing more: end now if its terminal event is already behind us
@@ -185,17 +175,29 @@ export class RunService {
         const [lastEvent] = await this.deps.store.eventsAfter(id, Math.max(0, run.lastSeq - 1), 1);
         if (lastEvent && isTerminalEvent(lastEvent.type) && last >= lastEvent.seq) return;
       }
+      let pending = live.next();
       for (;;) {
-        const { value, done } = await live.next();
-        if (done || value === DELETED) return;
+        // an idle subscription re-reads the log now and then: a live event lost on the way (a bus
+        // outage) is never waited for forever
+        let timer: NodeJS.Timeout | undefined;
+        const idle = new Promise<'idle'>((resolve) => (timer = setTimeout(() => resolve('idle'), this.deps.config.resyncMs)));
+        const got = await Promise.race([pending, idle]).finally(() => clearTimeout(timer));
+        if (got === 'idle') {
+          for await (const v of fromLog(this.deps.store)) {
+            yield v;
+            if (isTerminalEvent(v.type)) return;
+          }
+          if (!(await this.deps.store.get(id))) return;
+          continue;
+        }
+        pending = live.next();
+        const { value, done } = got;
+        if (done || isRunDeleted(value)) return;
         const v = value as RunEventView;
         if (v.seq <= last) continue;
         if (v.seq > last + 1) {
           // published out of order with the log: fill the gap from the log
-          for (const rec of await this.deps.store.eventsAfter(id, last)) {
-            if (rec.seq >= v.seq) break;
-            yield viewOfRecord(rec);
-          }
+          for await (const g of fromLog(this.deps.store, v.seq)) yield g;
         }
         yield v;
         last = v.seq;

@@ -71,6 +71,7 @@ describe('run state machine', () => {
       [
         'QUEUED->RUNNING',
         'QUEUED->CANCELLED',
+        'QUEUED->FAILED',
         'RUNNING->SUCCEEDED',
         'RUNNING->FAILED',
         'RUNNING->CANCELLED',

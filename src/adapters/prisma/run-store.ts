@@ -21,6 +21,8 @@ import {
 } from '../../runs';
 import type {
   ClaimOptions,
+  Lease,
+  LeaseRenewal,
   NewRun,
   NewRunEvent,
   RunCounts,
@@ -34,6 +36,7 @@ import type {
   RunSettings,
   RunStatus,
   RunStore,
+  StoredCheckpoint,
   Transition,
   TransitionResult,
 } from '../../runs';
@@ -48,6 +51,16 @@ export interface PrismaRunStoreOptions {
 }
 
 const notFound = runNotFound;
+
+const duplicateEvent = (runId: string, seq: number) => new CodedError('run/duplicate_event', `Run ${runId} already has an event with seq ${seq}`, { runId, seq });
+
+/** The lease columns of a run nobody holds (queued again, or finished). */
+const NO_LEASE = { leaseOwner: null, leaseExpiresAt: null } as const;
+
+/** The condition of a worker's write: the run is held under its lease (no condition without an owner). */
+function ownedBy(owner: string | undefined): Prisma.RunWhereInput {
+  return owner === undefined ? {} : { leaseOwner: owner };
+}
 
 /** The Prisma error code (P2002, ...) of a Prisma error, if it is one. */
 function prismaCode(e: unknown): string | undefined {
@@ -84,7 +97,7 @@ function asEventType(type: string): RunEventType {
   throw new CodedError('db/failed', `Stored event type ${JSON.stringify(type)} is unknown`);
 }
 
-function toRecord(row: RunRow): RunRecord {
+function toRecord(row: Omit<RunRow, 'checkpoint'>): RunRecord {
   return {
     id: row.id,
     status: asStatus(row.status),
@@ -105,8 +118,19 @@ function toRecord(row: RunRow): RunRecord {
     sourceKey: row.sourceKey,
     outputKey: row.outputKey,
     metrics: parseMetrics(row.metrics),
+    leaseOwner: row.leaseOwner,
+    leaseExpiresAt: row.leaseExpiresAt,
+    checkpointStep: row.checkpointStep,
   };
 }
+
+/** Reads of a run never load its checkpoint bytes. */
+const RUN_COLUMNS = {
+  id: true, status: true, task: true, sampler: true, params: true, seed: true, totalSteps: true, lastSeq: true, stepsDone: true,
+  attempts: true, cancelRequested: true, createdAt: true, startedAt: true, finishedAt: true, timings: true, errorCode: true,
+  errorMessage: true, sourceKey: true, outputKey: true, metrics: true, leaseOwner: true, leaseExpiresAt: true, checkpointStep: true,
+} as const;
+
 
 function parseSettings(text: string): RunSettings {
   const parsed = settingsSchema.safeParse(parseJson(text, 'params'));
@@ -188,6 +212,7 @@ export class PrismaRunStore implements RunStore {
             sourceKey: run.sourceKey,
             createdAt: run.createdAt ?? this.now(),
           },
+          select: RUN_COLUMNS,
         });
         return toRecord(row);
       } catch (e) {
@@ -201,7 +226,7 @@ export class PrismaRunStore implements RunStore {
 
   async get(id: string): Promise<RunRecord | null> {
     return this.guard('get', async () => {
-      const row = await this.prisma.run.findUnique({ where: { id } });
+      const row = await this.prisma.run.findUnique({ where: { id }, select: RUN_COLUMNS });
       return row ? toRecord(row) : null;
     });
   }
@@ -228,6 +253,7 @@ export class PrismaRunStore implements RunStore {
         where: and.length > 0 ? { AND: and } : {},
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         take: first + 1,
+        select: RUN_COLUMNS,
       });
       const page = rows.slice(0, first).map(toRecord);
       const last = page[page.length - 1];
@@ -250,21 +276,76 @@ export class PrismaRunStore implements RunStore {
     });
   }
 
-  async claim(id: string): Promise<TransitionResult> {
-    return this.apply('claim', id, transition('QUEUED', 'RUNNING'), { attempts: { increment: 1 }, startedAt: this.now() });
+  async claim(id: string, lease?: Lease): Promise<TransitionResult> {
+    if (lease) requireInt(lease.ttlMs, 'ttlMs', 1);
+    const now = this.now();
+    return this.apply('claim', id, transition('QUEUED', 'RUNNING'), {
+      attempts: { increment: 1 },
+      startedAt: now,
+      ...(lease ? { leaseOwner: lease.owner, leaseExpiresAt: new Date(now.getTime() + lease.ttlMs) } : NO_LEASE),
+    });
   }
 
-  async claimNext(options: ClaimOptions = {}): Promise<RunRecord | null> {
+  async claimNext(options: ClaimOptions = {}, lease?: Lease): Promise<RunRecord | null> {
     // Each lost claim means another claimer took that run: try the next one.
     for (;;) {
       const id = await this.oldestQueuedId(options);
       if (id === null) return null;
-      const { applied, run } = await this.claim(id).catch((e) => {
+      const { applied, run } = await this.claim(id, lease).catch((e) => {
         if (e instanceof CodedError && e.code === 'run/not_found') return { applied: false, run: null };
         throw e;
       });
       if (applied && run) return run;
     }
+  }
+
+  async renewLeases(owner: string, ids: readonly string[], ttlMs: number): Promise<LeaseRenewal[]> {
+    requireInt(ttlMs, 'ttlMs', 1);
+    if (ids.length === 0) return [];
+    return this.guard('renewLeases', async () => {
+      await this.prisma.run.updateMany({
+        where: { id: { in: [...ids] }, status: 'RUNNING', leaseOwner: owner },
+        data: { leaseExpiresAt: new Date(this.now().getTime() + ttlMs) },
+      });
+      const rows = await this.prisma.run.findMany({ where: { id: { in: [...ids] } }, select: { id: true, status: true, leaseOwner: true, cancelRequested: true } });
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return ids.map((id) => {
+        const r = byId.get(id);
+        return { id, held: r !== undefined && r.status === 'RUNNING' && r.leaseOwner === owner, cancelRequested: r?.cancelRequested ?? false };
+      });
+    });
+  }
+
+  async expiredLeaseIds(now: Date, limit: number = MAX_PAGE_SIZE): Promise<string[]> {
+    requireInt(limit, 'limit', 1);
+    return this.guard('expiredLeaseIds', async () => {
+      const rows = await this.prisma.run.findMany({
+        where: { status: 'RUNNING', OR: [{ leaseExpiresAt: null }, { leaseExpiresAt: { lt: now } }] },
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        take: limit,
+        select: { id: true },
+      });
+      return rows.map((r) => r.id);
+    });
+  }
+
+  async saveCheckpoint(id: string, owner: string, checkpoint: StoredCheckpoint): Promise<boolean> {
+    requireInt(checkpoint.step, 'step', 1);
+    return this.guard('saveCheckpoint', async () => {
+      const { count } = await this.prisma.run.updateMany({
+        where: { id, status: 'RUNNING', leaseOwner: owner },
+        data: { checkpoint: new Uint8Array(checkpoint.bytes), checkpointStep: checkpoint.step },
+      });
+      return count === 1;
+    });
+  }
+
+  async loadCheckpoint(id: string): Promise<StoredCheckpoint | null> {
+    return this.guard('loadCheckpoint', async () => {
+      const row = await this.prisma.run.findUnique({ where: { id }, select: { checkpoint: true, checkpointStep: true } });
+      if (!row?.checkpoint || row.checkpointStep === 0) return null;
+      return { step: row.checkpointStep, bytes: new Uint8Array(row.checkpoint) };
+    });
   }
 
   /** One conditional update along a transition; reports whether it applied and the run afterwards. */
@@ -280,39 +361,46 @@ export class PrismaRunStore implements RunStore {
         where: { ...where, id, status: { in: [...t.from] } },
         data: { ...data, status: t.to },
       });
-      const row = await this.prisma.run.findUnique({ where: { id } });
+      const row = await this.prisma.run.findUnique({ where: { id }, select: RUN_COLUMNS });
       if (!row) throw notFound(id);
       return { applied: count === 1, run: toRecord(row) };
     });
   }
 
-  async markSucceeded(id: string, result: RunResult): Promise<TransitionResult> {
+  async markSucceeded(id: string, result: RunResult, owner?: string): Promise<TransitionResult> {
     if (result.stepsDone !== undefined) requireInt(result.stepsDone, 'stepsDone', 0);
-    return this.apply('markSucceeded', id, transition('RUNNING', 'SUCCEEDED'), {
-      finishedAt: this.now(),
-      outputKey: result.outputKey,
-      timings: jsonText(result.timings),
-      metrics: jsonText(result.metrics),
-      ...(result.stepsDone !== undefined ? { stepsDone: result.stepsDone } : {}),
-    });
+    return this.apply(
+      'markSucceeded',
+      id,
+      transition('RUNNING', 'SUCCEEDED'),
+      {
+        finishedAt: this.now(),
+        outputKey: result.outputKey,
+        timings: jsonText(result.timings),
+        metrics: jsonText(result.metrics),
+        ...(result.stepsDone !== undefined ? { stepsDone: result.stepsDone } : {}),
+        ...NO_LEASE,
+      },
+      ownedBy(owner),
+    );
   }
 
-  async markFailed(id: string, code: string, message: string): Promise<TransitionResult> {
-    return this.apply('markFailed', id, transition('RUNNING', 'FAILED'), {
-      finishedAt: this.now(),
-      errorCode: code,
-      errorMessage: message,
-    });
+  async markFailed(id: string, code: string, message: string, owner?: string): Promise<TransitionResult> {
+    return this.apply('markFailed', id, transition('RUNNING', 'FAILED'), { finishedAt: this.now(), errorCode: code, errorMessage: message, ...NO_LEASE }, ownedBy(owner));
   }
 
-  async markCancelled(id: string): Promise<TransitionResult> {
-    return this.apply('markCancelled', id, transition(['QUEUED', 'RUNNING'], 'CANCELLED'), { finishedAt: this.now() });
+  async markCancelled(id: string, owner?: string): Promise<TransitionResult> {
+    return this.apply('markCancelled', id, transition(['QUEUED', 'RUNNING'], 'CANCELLED'), { finishedAt: this.now(), ...NO_LEASE }, ownedBy(owner));
+  }
+
+  async failQueued(id: string, code: string, message: string): Promise<TransitionResult> {
+    return this.apply('failQueued', id, transition('QUEUED', 'FAILED'), { finishedAt: this.now(), errorCode: code, errorMessage: message });
   }
 
   async requestCancel(id: string): Promise<RunRecord> {
     // Re-read and retry when the run moved between the read and the conditional update.
     for (;;) {
-      const row = await this.guard('requestCancel', () => this.prisma.run.findUnique({ where: { id } }));
+      const row = await this.guard('requestCancel', () => this.prisma.run.findUnique({ where: { id }, select: RUN_COLUMNS }));
       if (!row) throw notFound(id);
       const status = asStatus(row.status);
       switch (status) {
@@ -358,24 +446,32 @@ export class PrismaRunStore implements RunStore {
     });
   }
 
-  async recoverRun(id: string, maxAttempts: number): Promise<TransitionResult> {
+  async recoverRun(id: string, maxAttempts: number, options: { leaseExpiredBy?: Date } = {}): Promise<TransitionResult> {
     requireInt(maxAttempts, 'maxAttempts', 1);
     const now = this.now();
-    const cancelled = await this.apply('recoverRun', id, transition('RUNNING', 'CANCELLED'), { finishedAt: now }, { cancelRequested: true });
+    const expired: Prisma.RunWhereInput = options.leaseExpiredBy ? { OR: [{ leaseExpiresAt: null }, { leaseExpiresAt: { lt: options.leaseExpiredBy } }] } : {};
+    const cancelled = await this.apply('recoverRun', id, transition('RUNNING', 'CANCELLED'), { finishedAt: now, ...NO_LEASE }, { ...expired, cancelRequested: true });
     if (cancelled.applied || cancelled.run.status !== 'RUNNING') return cancelled;
-    const requeued = await this.apply('recoverRun', id, transition('RUNNING', 'QUEUED'), { stepsDone: 0 }, { attempts: { lt: maxAttempts } });
+    const requeued = await this.apply('recoverRun', id, transition('RUNNING', 'QUEUED'), { stepsDone: 0, ...NO_LEASE }, { ...expired, attempts: { lt: maxAttempts } });
     if (requeued.applied || requeued.run.status !== 'RUNNING') return requeued;
-    return this.apply('recoverRun', id, transition('RUNNING', 'FAILED'), {
-      finishedAt: now,
-      errorCode: RUN_INTERRUPTED,
-      errorMessage:
-        `The run was interrupted (the server stopped while it was running) and had used all ` +
-        `${maxAttempts} attempt${maxAttempts === 1 ? '' : 's'}; it was not retried.`,
-    });
+    return this.apply(
+      'recoverRun',
+      id,
+      transition('RUNNING', 'FAILED'),
+      {
+        finishedAt: now,
+        errorCode: RUN_INTERRUPTED,
+        errorMessage:
+          `The run was interrupted (its worker stopped while it was running and its lease expired) and had used all ` +
+          `${maxAttempts} attempt${maxAttempts === 1 ? '' : 's'}; it was not retried.`,
+        ...NO_LEASE,
+      },
+      expired,
+    );
   }
 
-  async requeue(id: string): Promise<boolean> {
-    const r = await this.apply('requeue', id, transition('RUNNING', 'QUEUED'), { stepsDone: 0, attempts: { decrement: 1 } }, { attempts: { gt: 0 } }).catch((e) => {
+  async requeue(id: string, owner?: string): Promise<boolean> {
+    const r = await this.apply('requeue', id, transition('RUNNING', 'QUEUED'), { stepsDone: 0, attempts: { decrement: 1 }, ...NO_LEASE }, { ...ownedBy(owner), attempts: { gt: 0 } }).catch((e) => {
       if (e instanceof CodedError && e.code === 'run/not_found') return { applied: false };
       throw e;
     });
@@ -390,29 +486,27 @@ export class PrismaRunStore implements RunStore {
     if (event.stepsDone !== undefined) requireInt(event.stepsDone, 'stepsDone', 0);
     return this.guard('appendEvent', async () => {
       try {
-        const [row] = await this.prisma.$transaction([
-          this.prisma.runEvent.create({
-            data: {
-              runId,
-              seq: event.seq,
-              type: event.type,
-              payload: JSON.stringify(event.payload ?? null),
-              createdAt: this.now(),
-            },
-          }),
-          this.prisma.run.updateMany({
-            where: { id: runId, lastSeq: { lt: event.seq } },
+        const row = await this.prisma.$transaction(async (tx) => {
+          // the run's row first: under a lease, a writer that lost it is refused before it writes
+          const { count } = await tx.run.updateMany({
+            where: { id: runId, lastSeq: { lt: event.seq }, ...(event.owner !== undefined ? { status: 'RUNNING', leaseOwner: event.owner } : {}) },
             data: { lastSeq: event.seq, ...(event.stepsDone !== undefined ? { stepsDone: event.stepsDone } : {}) },
-          }),
-        ]);
+          });
+          if (count === 0 && event.owner !== undefined) {
+            const run = await tx.run.findUnique({ where: { id: runId }, select: { lastSeq: true, status: true, leaseOwner: true } });
+            if (!run) throw notFound(runId);
+            if (run.status === 'RUNNING' && run.leaseOwner === event.owner) throw duplicateEvent(runId, event.seq);
+            throw new CodedError('run/lease_lost', `Run ${runId} is no longer held by ${event.owner}`, { runId, owner: event.owner, status: run.status });
+          }
+          return tx.runEvent.create({
+            data: { runId, seq: event.seq, type: event.type, payload: JSON.stringify(event.payload ?? null), createdAt: this.now() },
+          });
+        });
         return toEventRecord(row);
       } catch (e) {
         switch (prismaCode(e)) {
           case 'P2002':
-            throw new CodedError('run/duplicate_event', `Run ${runId} already has an event with seq ${event.seq}`, {
-              runId,
-              seq: event.seq,
-            });
+            throw duplicateEvent(runId, event.seq);
           case 'P2003':
             throw notFound(runId);
           default:

@@ -9,6 +9,7 @@ import { EngineError, isEngineError } from '../errors';
 import { Graph } from '../onnx/ir';
 import { decodeModel } from '../onnx/model-io';
 import { LoadedPack, discoverPacks, findPack } from '../packs';
+import { packInfoOf } from '../packs/info';
 import { resolveParams } from '../params';
 import { cachedSchedule, Schedule } from '../sampling/schedule';
 import { RecordedNoise } from '../sampling/noise';
@@ -77,16 +78,7 @@ export class EngineCore {
 
   /** The packs as the public API describes them (derived once). */
   packs(): PackInfo[] {
-    this.packInfos ??= this.packList.map(({ manifest: m }) => ({
-      name: m.name,
-      description: m.description,
-      sourceDomains: m.sourceDomains,
-      targetDomain: m.targetDomain,
-      imageSize: m.imageSize,
-      numTimesteps: m.schedule.numTimesteps,
-      schedule: { betaSchedule: m.schedule.betaSchedule, betaStart: m.schedule.betaStart, betaEnd: m.schedule.betaEnd, varType: m.schedule.varType },
-      defaults: { sampler: m.defaults.sampler, M: m.defaults.M, steps: m.defaults.steps, lambdaS: m.defaults.lambdaS, lambdaI: m.defaults.lambdaI, s1: m.defaults.s1, s2: m.defaults.s2, repeats: m.defaults.repeats, downN: m.defaults.downN },
-    }));
+    this.packInfos ??= this.packList.map(({ manifest }) => packInfoOf(manifest));
     return this.packInfos;
   }
 
@@ -116,6 +108,15 @@ export class EngineCore {
       noise: req.recordedNoise && new RecordedNoise(req.recordedNoise.e, req.recordedNoise.z),
       seed: params.seed,
     });
+    if (req.resume) {
+      try {
+        state.restore(req.resume);
+      } catch (e) {
+        throw new EngineError('engine/invalid_input', `resume: ${(e as Error).message}`, { field: 'resume' });
+      }
+    }
+    const checkpointEvery = req.checkpointEvery ?? 0;
+    const resumedAt = state.stepsCompleted;
     const live: LiveRun = { id: runId, seq: 0, startedAt: Date.now(), firstStepAt: null, emit };
     const finish = (e: RunEvent) => {
       this.runs.delete(runId);
@@ -139,6 +140,7 @@ export class EngineCore {
           t: rec.t,
           energies: out.energies,
           preview: wantPreview ? previewImage(out.x0Pred, S, this.opts.previewSize ?? 64) : null,
+          checkpoint: checkpointEvery > 0 && rec.step % checkpointEvery === 0 && rec.step < rec.totalSteps ? state.checkpoint() : null,
         });
       },
       onDone: () => {
@@ -150,7 +152,7 @@ export class EngineCore {
           seq: ++live.seq,
           image: state.output(),
           size: S,
-          timings: { queuedMs: first - live.startedAt, runMs: now - first, steps: state.totalSteps, msPerStep: (now - first) / state.totalSteps },
+          timings: { queuedMs: first - live.startedAt, runMs: now - first, steps: state.totalSteps - resumedAt, msPerStep: (now - first) / Math.max(1, state.totalSteps - resumedAt) },
         });
       },
       onCancelled: () => finish({ type: 'cancelled', runId, seq: ++live.seq }),

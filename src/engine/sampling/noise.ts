@@ -12,18 +12,40 @@ export interface NoiseSource {
   step(step: number, size: number): Float32Array;
 }
 
-/** Standard normals from a seeded generator, drawn in the order the run consumes them. */
+/**
+ * Standard normals that are a function of (seed, stream, index) alone: e of repeat r and z of
+ * step s each come from their own generator, seeded by hashing the three together, so a run
+ * resumed from a checkpoint at step k draws exactly the noise an uninterrupted run draws there.
+ */
 export class SeededNoise implements NoiseSource {
-  private readonly rng: Rng;
-  constructor(readonly seed: number) {
-    this.rng = new Rng(seed);
+  constructor(readonly seed: number) {}
+  initial(repeat: number, size: number): Float32Array {
+    return new Rng(noiseSeed(this.seed, STREAM_E, repeat)).normals(size);
   }
-  initial(_repeat: number, size: number): Float32Array {
-    return this.rng.normals(size);
+  step(step: number, size: number): Float32Array {
+    return new Rng(noiseSeed(this.seed, STREAM_Z, step)).normals(size);
   }
-  step(_step: number, size: number): Float32Array {
-    return this.rng.normals(size);
-  }
+}
+
+const STREAM_E = 0x65;
+const STREAM_Z = 0x7a;
+
+/** A 32-bit seed for one noise draw: murmur3's finaliser over seed, stream and index, chained. */
+export function noiseSeed(seed: number, stream: number, index: number): number {
+  let h = mix32((seed >>> 0) ^ 0x9e3779b9);
+  h = mix32((h ^ stream) >>> 0);
+  h = mix32((h ^ (index >>> 0)) + 0x85ebca6b);
+  return h >>> 0;
+}
+
+function mix32(x: number): number {
+  x >>>= 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  x ^= x >>> 16;
+  return x >>> 0;
 }
 
 /** Recorded noise (golden tests): e per repeat and z per step. */

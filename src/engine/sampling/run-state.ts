@@ -25,6 +25,17 @@ export interface StepRecord {
   repeat: number;
 }
 
+/**
+ * Where a run stands after `stepsDone` steps: enough, with its seed's noise, to go on exactly as
+ * the uninterrupted run would. `x0` is the start of the current repeat when it is not the
+ * source (repeats > 1 start from the previous output).
+ */
+export interface RunCheckpoint {
+  stepsDone: number;
+  y: Float32Array;
+  x0: Float32Array | null;
+}
+
 export class RunState {
   readonly schedule: Schedule;
   readonly size: number;
@@ -71,6 +82,28 @@ export class RunState {
     for (let i = 0; i < this.size; i++) y[i] = f32(f32(a * this.x0[i]) + f32(b * this.e[i]));
     this.y = y;
     this.entry = top;
+  }
+
+  get stepsCompleted(): number {
+    return this.stepsDone;
+  }
+
+  /** A copy of the state after the last accepted step (restore() takes it back). */
+  checkpoint(): RunCheckpoint {
+    return { stepsDone: this.stepsDone, y: Float32Array.from(this.y), x0: this.x0 === this.source ? null : Float32Array.from(this.x0) };
+  }
+
+  /** Continue from a checkpoint of a run with the same source, plan and noise. */
+  restore(c: RunCheckpoint): void {
+    if (!Number.isInteger(c.stepsDone) || c.stepsDone < 0 || c.stepsDone >= this.totalSteps) throw new RangeError(`checkpoint after ${c.stepsDone} steps does not fit a run of ${this.totalSteps}`);
+    if (c.y.length !== this.size || (c.x0 !== null && c.x0.length !== this.size)) throw new RangeError(`checkpoint tensors have ${c.y.length} values, expected ${this.size}`);
+    this.repeat = Math.floor(c.stepsDone / this.plan.steps);
+    this.x0 = c.x0 ? Float32Array.from(c.x0) : this.source;
+    this.e = this.noise.initial(this.repeat, this.size);
+    this.y = Float32Array.from(c.y);
+    this.entry = this.plan.steps - 1 - (c.stepsDone % this.plan.steps);
+    this.stepsDone = c.stepsDone;
+    this.z = null;
   }
 
   get done(): boolean {

@@ -16,7 +16,7 @@ import { EngineError } from '../errors';
 import type { StepOutputs } from '../runtime/step-executor';
 import { GuidanceWeights } from './coefficients';
 import { NoiseSource, SeededNoise } from './noise';
-import { RunSchedule, RunState, StepRecord } from './run-state';
+import { RunCheckpoint, RunSchedule, RunState, StepRecord } from './run-state';
 import { Schedule } from './schedule';
 
 /** One sampler step of a batch of runs (StepExecutor.step). */
@@ -40,10 +40,14 @@ export interface RunSpec {
   noise?: NoiseSource;
   /** seed of the default noise. Default 0 */
   seed?: number;
+  /** continue from here instead of the start */
+  resume?: RunCheckpoint;
 }
 
 export function createRun(spec: RunSpec): RunState {
-  return new RunState(spec.source, spec.shape, spec.schedule, spec.plan, spec.weights, spec.noise ?? new SeededNoise(spec.seed ?? 0));
+  const run = new RunState(spec.source, spec.shape, spec.schedule, spec.plan, spec.weights, spec.noise ?? new SeededNoise(spec.seed ?? 0));
+  if (spec.resume) run.restore(spec.resume);
+  return run;
 }
 
 /** What `onStep` sees after each accepted step of each run. */
