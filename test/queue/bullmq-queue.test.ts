@@ -17,6 +17,7 @@ import { openDatabase } from '../../src/db/client';
 import { PrismaRunStore } from '../../src/adapters/prisma/run-store';
 import { BullRunQueue } from '../../src/adapters/redis/bullmq-queue';
 import { type QueueFixture, runQueueConformance } from '../../src/queue/conformance';
+import { TcpRelay } from '../helpers/tcp-relay';
 
 const REDIS_URL = process.env.EGSDE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -155,48 +156,9 @@ describe('BullRunQueue across instances', () => {
   });
 });
 
-/** A TCP relay to Redis that a test can cut and restore: an outage without stopping the shared server. */
-class Relay {
-  private server: net.Server | null = null;
-  private readonly sockets = new Set<net.Socket>();
-  port = 0;
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async up(): Promise<void> {
-    const target = new URL(REDIS_URL);
-    const server = net.createServer((client) => {
-      const upstream = net.connect(Number(target.port || 6379), target.hostname);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on('error', () => undefined).on('close', () => {
-          this.sockets.delete(s);
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as net.AddressInfo).port;
-    this.server = server;
-  }
-
-  async down(): Promise<void> {
-    const server = this.server;
-    this.server = null;
-    if (!server) return;
-    const closed = new Promise((resolve) => server.close(resolve));
-    for (const s of this.sockets) s.destroy();
-    await closed;
-  }
-}
-
 describe('BullRunQueue through a Redis outage', () => {
   const prefix = `egsde-test-${process.pid}-${randomUUID().slice(0, 8)}`;
-  const relay = new Relay();
+  const relay = new TcpRelay(REDIS_URL);
   afterAll(async () => {
     await relay.down();
     await deleteKeys(prefix);
