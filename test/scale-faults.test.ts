@@ -65,6 +65,7 @@ test('Redis down: translate answers server/unavailable and writes nothing; histo
     expect(history.errors).toBeUndefined();
     expect(history.data!.runs.edges.map((e) => e.node.id)).toEqual([first]);
     expect(await statusOf(s, first)).toEqual({ status: 'SUCCEEDED', errorCode: null });
+    expect(await (await fetch(`${s.url}/healthz`)).json()).toMatchObject({ status: 'degraded', queue: 'unavailable', queueLength: null });
 
     await relay.up();
     const back = await until('translate accepted again', async () => (await s.gql<{ translate: { id: string } }>(TRANSLATE, { input: { task: 'demo', image, params: { seed: 3 } } })).data?.translate.id, 20_000);

@@ -16,15 +16,18 @@ export function mountRoutes(app: express.Express, deps: RouteDeps): void {
   app.get('/healthz', async (_req, res) => {
     try {
       const { engine, catalog, queue, config, dispatcher } = deps.services;
-      const s = await serviceStatus({ engine, catalog, queue, aliveMs: config.leaseMs });
+      // the queue may be down (Redis) while history is still served: report it, stay up
+      const queueUp = await queue.assertAvailable().then(() => true, () => false);
+      const s = await serviceStatus({ engine, catalog, queue: queueUp ? queue : { length: async () => -1 }, aliveMs: config.leaseMs });
       res.json({
-        status: 'ok',
+        status: queueUp ? 'ok' : 'degraded',
         engine: engine ? 'embedded' : 'off',
         provider: s.provider,
         database: deps.database,
+        queue: queueUp ? 'ok' : 'unavailable',
         packs: s.packs,
         activeRuns: dispatcher?.activeRuns ?? s.activeRuns,
-        queueLength: s.queueLength,
+        queueLength: queueUp ? s.queueLength : null,
         liveWorkers: s.workers.filter((w) => w.alive).length,
       });
     } catch (e) {

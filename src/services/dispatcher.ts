@@ -152,7 +152,11 @@ export class Dispatcher {
       }
       const a: Active = { run, done: Promise.resolve(), stopping: false, lost: false };
       this.active.set(run.id, a);
-      a.done = this.execute(a).finally(() => this.active.delete(run!.id));
+      void this.heartbeat();
+      a.done = this.execute(a).finally(() => {
+        this.active.delete(run!.id);
+        void this.heartbeat(); // engineStatus shows the change now, not at the next renewal
+      });
     }
   }
 

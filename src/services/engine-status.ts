@@ -20,7 +20,7 @@ export interface ServiceStatus extends Omit<EngineStatus, 'provider' | 'packErro
   workers: WorkerStatus[];
 }
 
-export async function serviceStatus(s: { engine?: Engine; catalog: PackCatalog; queue: RunQueue; aliveMs: number }): Promise<ServiceStatus> {
+export async function serviceStatus(s: { engine?: Engine; catalog: PackCatalog; queue: Pick<RunQueue, 'length'>; aliveMs: number }): Promise<ServiceStatus> {
   const now = new Date();
   const workers = s.catalog.allWorkers().map((w) => ({ ...w, alive: isAlive(w, s.aliveMs, now) }));
   const queueLength = await s.queue.length();
