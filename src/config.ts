@@ -32,7 +32,7 @@ export interface AppConfig {
   maxBatch: number;
   /** EGSDE_THREADS: onnxruntime intra-op threads; default: all cores */
   threads?: number;
-  /** runs stepped at once (the engine batches them); default 2 x maxBatch */
+  /** EGSDE_CONCURRENCY: runs a worker holds at once (the engine batches them); default maxBatch, so a burst spreads over the workers */
   concurrency: number;
   /** MAX_IMAGE_BYTES: default 10 MiB */
   maxImageBytes: number;
@@ -103,7 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     providers: (env.EGSDE_PROVIDERS || 'cpu').split(',').map((s) => s.trim()) as ExecutionProvider[],
     maxBatch,
     threads: env.EGSDE_THREADS ? num(env.EGSDE_THREADS, 0) : undefined,
-    concurrency: num(env.EGSDE_CONCURRENCY, 2 * maxBatch),
+    concurrency: num(env.EGSDE_CONCURRENCY, maxBatch),
     maxImageBytes: num(env.MAX_IMAGE_BYTES, 10 * 2 ** 20),
     maxImagePixels: num(env.MAX_IMAGE_PIXELS, 40e6),
     apiToken: env.API_TOKEN || undefined,
