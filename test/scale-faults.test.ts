@@ -87,6 +87,7 @@ describe.each(BACKENDS)('ownership on $name', (backend) => {
     const dir = tempDir();
     const u = await backend.url();
     const config = { databaseUrl: u.url, artifactsDir: path.join(dir, 'a'), modelsDir: MODELS, threads: 1, leaseMs: 1000, drainMs: 1000 };
+    let again: Running | undefined;
     try {
       const s = await startServer({ config: { ...config, engine: 'off' } });
       const id = (await s.gql<{ translate: { id: string } }>(TRANSLATE, { input: { task: 'demo', image, params: { seed: 5 } } })).data!.translate.id;
@@ -94,7 +95,7 @@ describe.each(BACKENDS)('ownership on $name', (backend) => {
       expect((await storeOf(s).claim(id, { owner: 'elsewhere', ttlMs: 4000 })).applied).toBe(true);
       await s.close();
       const t0 = Date.now();
-      const again = await startServer({ config });
+      again = await startServer({ config });
       const store = storeOf(again);
       expect(await store.get(id)).toMatchObject({ status: 'RUNNING', leaseOwner: 'elsewhere', attempts: 1 });
       await new Promise((r) => setTimeout(r, 1500));
@@ -103,10 +104,15 @@ describe.each(BACKENDS)('ownership on $name', (backend) => {
       expect(Date.now() - t0).toBeGreaterThanOrEqual(3500);
       const run = await store.get(id);
       expect(run).toMatchObject({ attempts: 2, leaseOwner: null });
-      const types = (await store.eventsAfter(id, 0)).map((e) => `${e.type}${(e.payload as { status?: string }).status ? `:${(e.payload as { status?: string }).status}` : ''}`);
+      // the terminal event follows the transition: wait for it rather than race it
+      const events = await until('the RESULT event', async () => {
+        const all = await store.eventsAfter(id, 0);
+        return all[all.length - 1]?.type === 'RESULT' ? all : null;
+      });
+      const types = events.map((e) => `${e.type}${(e.payload as { status?: string }).status ? `:${(e.payload as { status?: string }).status}` : ''}`);
       expect(types.filter((t) => !t.startsWith('STEP'))).toEqual(['STATUS:QUEUED', 'STATUS:QUEUED', 'STATUS:RUNNING', 'RESULT']);
-      await again.close();
     } finally {
+      await again?.close();
       await u.cleanup();
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -115,8 +121,8 @@ describe.each(BACKENDS)('ownership on $name', (backend) => {
   test('a run whose pack no live worker serves waits, then fails with run/no_worker', async () => {
     const dir = tempDir();
     const u = await backend.url();
+    const s = await startServer({ config: { databaseUrl: u.url, artifactsDir: path.join(dir, 'a'), modelsDir: MODELS, engine: 'off', packWaitMs: 1500, sweepMs: 200 } });
     try {
-      const s = await startServer({ config: { databaseUrl: u.url, artifactsDir: path.join(dir, 'a'), modelsDir: MODELS, engine: 'off', packWaitMs: 1500, sweepMs: 200 } });
       const t0 = Date.now();
       const id = (await s.gql<{ translate: { id: string } }>(TRANSLATE, { input: { task: 'demo', image, params: {} } })).data!.translate.id;
       expect((await statusOf(s, id))?.status).toBe('QUEUED');
@@ -132,8 +138,8 @@ describe.each(BACKENDS)('ownership on $name', (backend) => {
       expect(last.error?.message).toMatch(/no live worker serves pack demo/);
       const st = await s.gql<{ engineStatus: { provider: string; workers: unknown[] } }>(`{ engineStatus { provider workers { id } } }`);
       expect(st.data!.engineStatus).toEqual({ provider: 'none', workers: [] });
-      await s.close();
     } finally {
+      await s.close();
       await u.cleanup();
       fs.rmSync(dir, { recursive: true, force: true });
     }
