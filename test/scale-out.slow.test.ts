@@ -131,9 +131,10 @@ test('two APIs and two workers: a worker killed mid-run, its runs resumed from c
   const long = await translate(a1, 20, 400);
   const followed = follow(long, () => a1, () => a2);
   await until('the long run stepping', async () => ((await cluster.sql<{ stepsDone: number }>(`SELECT "stepsDone" FROM "Run" WHERE id = $1`, [long]))[0]?.stepsDone ?? 0) >= 3);
-  const before = (await cluster.sql<{ stepsDone: number }>(`SELECT "stepsDone" FROM "Run" WHERE id = $1`, [long]))[0].stepsDone;
   const cancelled = await a2.gql(`mutation($id: ID!) { cancelRun(id: $id) { id status } }`, { id: long });
   expect(cancelled.errors).toBeUndefined();
+  // the steps stored when the cancel was accepted (the stored count may trail the engine by a step under load)
+  const before = (await cluster.sql<{ stepsDone: number }>(`SELECT "stepsDone" FROM "Run" WHERE id = $1`, [long]))[0].stepsDone;
   const events = await followed;
   expect(events[events.length - 1].type).toBe('CANCELLED');
   const lastStep = Math.max(...events.filter((e) => e.type === 'STEP').map((e) => e.step ?? 0));
