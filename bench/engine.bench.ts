@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { decodeModel, buildGradientGraph, cotangentName, GraphSession, HostTensor, StepExecutor, Batcher, buildStepGraph, createSchedule, RunState, createRun, sample, NUM_COEFS, stepCoefficients, Rng } from '../src/engine/toolkit';
 import type { RunSchedule, RunSpec } from '../src/engine/toolkit';
+import { table } from './table';
 
 const FIXTURES = path.join(__dirname, '..', 'test', 'fixtures', 'egsde-tiny');
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 15);
@@ -25,15 +26,6 @@ async function median(fn: () => Promise<unknown>): Promise<number> {
   }
   t.sort((a, b) => a - b);
   return t[Math.floor(t.length / 2)];
-}
-
-function table(header: string[], rows: string[][]): void {
-  const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i])).join(' | ')} |`;
-  console.log(line(header));
-  console.log(`|${w.map((x) => '-'.repeat(x + 2)).join('|')}|`);
-  rows.forEach((r) => console.log(line(r)));
-  console.log();
 }
 
 async function main() {

@@ -33,6 +33,7 @@ import { Api, Cluster, Proc, REDIS_URL, startCluster } from '../test/helpers/clu
 import { MemoryEventBus } from '../src/events/memory-event-bus';
 import { RedisEventBus } from '../src/adapters/redis/event-bus';
 import type { EventBus } from '../src/events/event-bus';
+import { table } from './table';
 
 function arg(name: string, d: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -56,15 +57,6 @@ const TRANSLATE = `mutation($input: TranslateInput!) { translate(input: $input) 
 const RUN_EVENTS = `subscription($id: ID!) { runEvents(id: $id) { seq type createdAt } }`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function table(header: string[], rows: string[][]): void {
-  const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i])).join(' | ')} |`;
-  console.log(line(header));
-  console.log(`|${w.map((x) => '-'.repeat(x + 2)).join('|')}|`);
-  rows.forEach((r) => console.log(line(r)));
-  console.log();
-}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;

@@ -16,8 +16,8 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { graphqlUploadExpress } from 'graphql-upload-minimal';
 import { AppConfig, loadConfig } from './config';
 import { createLogger, Logger } from './logger';
-import { createEngine, Engine, readPackInfos } from './engine';
-import { openPorts, supervisorOf, workerDispatcher } from './compose';
+import { Engine, readPackInfos } from './engine';
+import { openPorts, startEngine, supervisorOf, workerDispatcher } from './compose';
 import { RunService } from './services/run-service';
 import { PackCatalog } from './services/pack-catalog';
 import type { Dispatcher } from './services/dispatcher';
@@ -51,10 +51,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<App> {
   let engine: Engine | undefined;
   try {
     if (config.engine === 'embedded') {
-      engine = await createEngine(
-        { modelsDir: config.modelsDir, allowSharedFiles: config.allowSharedModelFiles, packsRoot: config.modelsRoot, providers: config.providers, maxBatch: config.maxBatch, intraOpThreads: config.threads },
-        log,
-      );
+      engine = await startEngine(config, log);
     }
     const localPacks = engine ? engine.packs : await readPackInfos(config.modelsDir, { root: config.modelsRoot, allowSharedFiles: config.allowSharedModelFiles }).catch(() => []);
     const catalog = new PackCatalog(localPacks, ports.registry);
@@ -100,8 +97,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<App> {
       services,
       async start(port = config.port) {
         // the first sweep recovers runs whose worker died (expired leases only) before any work starts
-        const swept = await supervisor.start();
-        if (swept.requeued + swept.failed + swept.cancelled > 0) log.warn({ ...swept }, 'recovered runs interrupted by a stopped worker');
+        await supervisor.start();
         await apollo.start();
         app.use(
           '/graphql',

@@ -9,6 +9,7 @@
  */
 import { openDatabase, Database } from './db/client';
 import type { AppConfig } from './config';
+import { createEngine } from './engine';
 import type { Engine } from './engine';
 import type { Logger } from './logger';
 import { PrismaRunStore } from './adapters/prisma/run-store';
@@ -31,7 +32,7 @@ import * as os from 'os';
 
 export interface Ports {
   db: Database;
-  store: RunStore & { oldestQueuedId: PrismaRunStore['oldestQueuedId'] };
+  store: RunStore;
   registry: WorkerRegistry;
   storage: ArtifactStorage;
   bus: EventBus;
@@ -50,11 +51,7 @@ export async function openPorts(config: AppConfig, log: Logger): Promise<Ports> 
   try {
     const store = new PrismaRunStore(db.prisma);
     const storage = config.storage === 'postgres' ? new DatabaseArtifactStorage(db.prisma) : new LocalDiskStorage(config.artifactsDir);
-    let bus: EventBus;
-    if (config.events === 'redis') {
-      const redisBus = await RedisEventBus.connect({ url: config.redisUrl, namespace: config.redisPrefix });
-      bus = redisBus;
-    } else bus = new MemoryEventBus();
+    const bus: EventBus = config.events === 'redis' ? await RedisEventBus.connect({ url: config.redisUrl, namespace: config.redisPrefix }) : new MemoryEventBus();
     closers.push(() => bus.close());
     const queue = (tasks?: readonly string[]): RunQueue => {
       const q = config.queue === 'redis' ? new BullRunQueue({ url: config.redisUrl, prefix: config.redisPrefix, tasks }) : new TableRunQueue(store, tasks ? { tasks } : {});
@@ -67,6 +64,28 @@ export async function openPorts(config: AppConfig, log: Logger): Promise<Ports> 
     await close();
     throw e;
   }
+}
+
+/** This process's engine, as the configuration describes it (the embedded server's and a worker's alike). */
+export function startEngine(config: AppConfig, log: Logger): Promise<Engine> {
+  return createEngine(
+    { modelsDir: config.modelsDir, allowSharedFiles: config.allowSharedModelFiles, packsRoot: config.modelsRoot, providers: config.providers, maxBatch: config.maxBatch, intraOpThreads: config.threads },
+    log,
+  );
+}
+
+/** Runs `stop` once on the first SIGINT or SIGTERM, then exits. */
+export function stopOnSignals(log: Logger, stop: () => Promise<void>): void {
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    await stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }
 
 /** This process's engine as a worker: the dispatcher that claims and steps runs for its packs. */

@@ -8,8 +8,8 @@
  */
 import { loadConfig } from './config';
 import { createLogger } from './logger';
-import { createEngine, Engine } from './engine';
-import { openPorts, supervisorOf, workerDispatcher } from './compose';
+import type { Engine } from './engine';
+import { openPorts, startEngine, stopOnSignals, supervisorOf, workerDispatcher } from './compose';
 import { PackCatalog } from './services/pack-catalog';
 
 void (async () => {
@@ -18,26 +18,19 @@ void (async () => {
   const ports = await openPorts(config, log);
   let engine: Engine | undefined;
   try {
-    engine = await createEngine({ modelsDir: config.modelsDir, allowSharedFiles: config.allowSharedModelFiles, packsRoot: config.modelsRoot, providers: config.providers, maxBatch: config.maxBatch, intraOpThreads: config.threads }, log);
+    engine = await startEngine(config, log);
     if (engine.packs.length === 0) throw new Error(`no model packs in ${config.modelsDir}: a worker needs at least one (MODELS_DIR)`);
     const { dispatcher, info, queue } = await workerDispatcher(ports, engine, config, log);
     const supervisor = supervisorOf(ports, new PackCatalog(engine.packs, ports.registry), queue, config, log);
     await supervisor.start();
     await dispatcher.start();
     log.info({ provider: info.provider, packs: info.packs.map((p) => p.name), capacity: info.capacity, database: ports.db.provider, queue: config.queue, events: config.events, storage: config.storage }, 'engine worker ready');
-    let stopping = false;
-    const shutdown = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'worker stopping');
+    stopOnSignals(log, async () => {
       await supervisor.stop();
       await dispatcher.stop(config.drainMs);
       await engine!.close();
       await ports.close();
-      process.exit(0);
-    };
-    process.on('SIGINT', () => void shutdown('SIGINT'));
-    process.on('SIGTERM', () => void shutdown('SIGTERM'));
+    });
   } catch (e) {
     await engine?.close().catch(() => {});
     await ports.close();

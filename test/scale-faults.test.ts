@@ -15,6 +15,7 @@ import Redis from 'ioredis';
 import { BACKENDS, startServer, Running } from './helpers/server-harness';
 import { TcpRelay } from './helpers/tcp-relay';
 import type { RunStore } from '../src/runs';
+import { until } from './helpers/until';
 
 const REDIS_URL = process.env.EGSDE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const MODELS = path.join(__dirname, '..', 'models');
@@ -25,16 +26,6 @@ beforeAll(async () => {
   const png = await sharp({ create: { width: 32, height: 32, channels: 3, background: { r: 30, g: 160, b: 90 } } }).png().toBuffer();
   image = `data:image/png;base64,${png.toString('base64')}`;
 });
-
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function statusOf(s: Running, id: string): Promise<{ status: string; errorCode: string | null } | undefined> {
   const r = await s.gql<{ run: { status: string; error: { code: string } | null } }>(`query($id: ID!) { run(id: $id) { status error { code } } }`, { id });
@@ -85,7 +76,7 @@ test('Redis down: translate answers server/unavailable and writes nothing; histo
 describe.each(BACKENDS)('ownership on $name', (backend) => {
   test('start-up leaves a run with a live lease alone; once the lease expires the run is recovered and runs here', async () => {
     const dir = tempDir();
-    const u = await backend.url();
+    const u = await backend.setup();
     const config = { databaseUrl: u.url, artifactsDir: path.join(dir, 'a'), modelsDir: MODELS, threads: 1, leaseMs: 1000, drainMs: 1000 };
     let again: Running | undefined;
     try {
@@ -120,7 +111,7 @@ describe.each(BACKENDS)('ownership on $name', (backend) => {
 
   test('a run whose pack no live worker serves waits, then fails with run/no_worker', async () => {
     const dir = tempDir();
-    const u = await backend.url();
+    const u = await backend.setup();
     const s = await startServer({ config: { databaseUrl: u.url, artifactsDir: path.join(dir, 'a'), modelsDir: MODELS, engine: 'off', packWaitMs: 1500, sweepMs: 200 } });
     try {
       const t0 = Date.now();

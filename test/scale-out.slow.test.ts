@@ -7,6 +7,7 @@
  */
 import sharp from 'sharp';
 import { Api, Cluster, Proc, startCluster } from './helpers/cluster';
+import { until } from './helpers/until';
 
 const TRANSLATE = `mutation($input: TranslateInput!) { translate(input: $input) { id status } }`;
 const RUN = `query($id: ID!) { run(id: $id) { id status stepsDone attempts } }`;
@@ -55,16 +56,6 @@ function follow(id: string, first: () => Api, fallback: () => Api): Promise<Seen
     };
     attempt(first(), 0);
   });
-}
-
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function expectContiguous(id: string, seen: Seen[]): void {

@@ -30,7 +30,7 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('service on %s', (_name
   let image: string;
 
   beforeAll(async () => {
-    const u = await backend.url();
+    const u = await backend.setup();
     dbUrl = u.url;
     cleanupDb = u.cleanup;
     artifacts = fs.mkdtempSync(path.join(os.tmpdir(), 'egsde-art-'));
@@ -212,7 +212,7 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('service on %s', (_name
 
   test('restart: queued runs resume, an interrupted run is retried or failed with a reason', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'egsde-restart-'));
-    const u = await backend.url();
+    const u = await backend.setup();
     try {
       // first life: runs are queued but the dispatcher never starts (as if the process died)
       const a1 = await buildApp(testConfig(u.url, dir));

@@ -17,8 +17,9 @@ export function mountRoutes(app: express.Express, deps: RouteDeps): void {
     try {
       const { engine, catalog, queue, config, dispatcher } = deps.services;
       // the queue may be down (Redis) while history is still served: report it, stay up
-      const queueUp = await queue.assertAvailable().then(() => true, () => false);
-      const s = await serviceStatus({ engine, catalog, queue: queueUp ? queue : { length: async () => -1 }, aliveMs: config.leaseMs });
+      const queueLength = await queue.assertAvailable().then(() => queue.length(), () => null);
+      const queueUp = queueLength !== null;
+      const s = await serviceStatus({ engine, catalog, aliveMs: config.leaseMs });
       res.json({
         status: queueUp ? 'ok' : 'degraded',
         engine: engine ? 'embedded' : 'off',
@@ -27,7 +28,7 @@ export function mountRoutes(app: express.Express, deps: RouteDeps): void {
         queue: queueUp ? 'ok' : 'unavailable',
         packs: s.packs,
         activeRuns: dispatcher?.activeRuns ?? s.activeRuns,
-        queueLength: queueUp ? s.queueLength : null,
+        queueLength,
         liveWorkers: s.workers.filter((w) => w.alive).length,
       });
     } catch (e) {

@@ -11,8 +11,9 @@ export class PackResolver {
   }
 
   @Query(() => EngineStatusType)
-  engineStatus(@Ctx() ctx: GraphQLContext): Promise<EngineStatusType> {
+  async engineStatus(@Ctx() ctx: GraphQLContext): Promise<EngineStatusType> {
     const { engine, catalog, queue, config } = ctx.services;
-    return serviceStatus({ engine, catalog, queue, aliveMs: config.leaseMs }).then(toEngineStatusType);
+    const [status, queueLength] = await Promise.all([serviceStatus({ engine, catalog, aliveMs: config.leaseMs }), queue.length()]);
+    return toEngineStatusType(status, queueLength);
   }
 }

@@ -65,10 +65,10 @@ export class EngineStatusType {
   @Field(() => [EngineWorkerType], { description: 'the engine workers (this process included when it runs an engine)' }) workers!: EngineWorkerType[];
 }
 
-export function toEngineStatusType(s: ServiceStatus): EngineStatusType {
+export function toEngineStatusType(s: ServiceStatus, queueLength: number): EngineStatusType {
   return {
     provider: s.provider,
-    queueLength: s.queueLength,
+    queueLength,
     activeRuns: s.activeRuns,
     stepsPerSecond: s.stepsPerSecond,
     lastBatchSizes: s.lastBatchSizes,

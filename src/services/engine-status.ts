@@ -1,10 +1,9 @@
 /**
- * What `engineStatus` and /healthz report: this process's engine when it has one, and every
+ * What `engineStatus` and /healthz report (beside the queue's length): this process's engine when it has one, and every
  * engine worker the registry knows (alive or recently silent). An API instance without an engine
  * (ENGINE=off) reports the live workers' totals.
  */
 import type { Engine, EngineStatus } from '../engine';
-import type { RunQueue } from '../queue/run-queue';
 import type { WorkerRecord } from '../runs';
 import { isAlive } from '../runs';
 import type { PackCatalog } from './pack-catalog';
@@ -16,17 +15,15 @@ export interface WorkerStatus extends WorkerRecord {
 export interface ServiceStatus extends Omit<EngineStatus, 'provider' | 'packErrors'> {
   /** this engine's provider; without one, the live workers' (comma-separated), or 'none' */
   provider: string;
-  queueLength: number;
   workers: WorkerStatus[];
 }
 
-export async function serviceStatus(s: { engine?: Engine; catalog: PackCatalog; queue: Pick<RunQueue, 'length'>; aliveMs: number }): Promise<ServiceStatus> {
+export async function serviceStatus(s: { engine?: Engine; catalog: PackCatalog; aliveMs: number }): Promise<ServiceStatus> {
   const now = new Date();
   const workers = s.catalog.allWorkers().map((w) => ({ ...w, alive: isAlive(w, s.aliveMs, now) }));
-  const queueLength = await s.queue.length();
   if (s.engine) {
     const e = await s.engine.status();
-    return { provider: e.provider, activeRuns: e.activeRuns, lastBatchSizes: e.lastBatchSizes, stepsPerSecond: e.stepsPerSecond, maxBatch: e.maxBatch, packs: e.packs, queueLength, workers };
+    return { provider: e.provider, activeRuns: e.activeRuns, lastBatchSizes: e.lastBatchSizes, stepsPerSecond: e.stepsPerSecond, maxBatch: e.maxBatch, packs: e.packs, workers };
   }
   const live = workers.filter((w) => w.alive);
   return {
@@ -36,7 +33,6 @@ export async function serviceStatus(s: { engine?: Engine; catalog: PackCatalog; 
     stepsPerSecond: 0,
     maxBatch: 0,
     packs: [...new Set(live.flatMap((w) => w.packs.map((p) => p.name)))].sort(),
-    queueLength,
     workers,
   };
 }

@@ -6,59 +6,14 @@
  * PostgreSQL: EGSDE_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test) names
  * the server and database; set it to `skip` to leave PostgreSQL out.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
 import { type Database, migrateDatabase, openDatabase } from '../../src/db/client';
 import { migrationNames } from '../../src/db/migrate';
 import { PrismaRunStore } from '../../src/adapters/prisma/run-store';
 import { RUN_STATUSES, canTransition, decodeRunCursor, encodeRunCursor, isTerminal } from '../../src/runs';
 import { runStoreConformance } from '../../src/runs/conformance';
+import { BACKENDS } from '../helpers/databases';
 
-const POSTGRES_URL = process.env.EGSDE_TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
-
-interface Backend {
-  name: 'sqlite' | 'postgresql';
-  /** A fresh, empty database; returns its URL and how to remove it. */
-  setup(): Promise<{ url: string; cleanup(): Promise<void> }>;
-}
-
-const backends: Backend[] = [
-  {
-    name: 'sqlite',
-    async setup() {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'egsde-db-'));
-      return {
-        url: `file:${path.join(dir, 'nested', 'egsde.db')}`,
-        cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }),
-      };
-    },
-  },
-  {
-    name: 'postgresql',
-    async setup() {
-      const schema = `egsde_test_${process.pid}_${randomUUID().slice(0, 8)}`;
-      const base = new URL(POSTGRES_URL);
-      base.searchParams.set('schema', schema);
-      return {
-        url: base.toString(),
-        cleanup: async () => {
-          const admin = new URL(POSTGRES_URL);
-          admin.search = '';
-          const client = new Client({ connectionString: admin.toString() });
-          await client.connect();
-          try {
-            await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-          } finally {
-            await client.end();
-          }
-        },
-      };
-    },
-  },
-].filter((b) => b.name !== 'postgresql' || POSTGRES_URL !== 'skip') as Backend[];
+const backends = BACKENDS;
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 

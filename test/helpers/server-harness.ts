@@ -3,51 +3,17 @@
  * a fresh PostgreSQL schema), the golden tiny pack, a graphql-ws client.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import { randomUUID } from 'crypto';
-import { Client as PgClient } from 'pg';
 import WebSocket from 'ws';
 import { createClient, Client } from 'graphql-ws';
 import sharp from 'sharp';
 import { App, BuildAppOptions, buildApp } from '../../src/app';
 import type { AppConfig } from '../../src/config';
 
-export const POSTGRES_URL = process.env.EGSDE_TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+export { BACKENDS, POSTGRES_URL } from './databases';
+export type { Backend } from './databases';
+
 const FIXTURES = path.join(__dirname, '..', 'fixtures');
-
-export interface Backend {
-  name: 'sqlite' | 'postgresql';
-  url(): Promise<{ url: string; cleanup(): Promise<void> }>;
-}
-
-export const BACKENDS: Backend[] = [
-  {
-    name: 'sqlite',
-    async url() {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'egsde-it-'));
-      return { url: `file:${path.join(dir, 'egsde.db')}`, cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }) };
-    },
-  },
-  {
-    name: 'postgresql',
-    async url() {
-      const schema = `egsde_it_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-      return {
-        url: `${POSTGRES_URL}?schema=${schema}`,
-        cleanup: async () => {
-          const c = new PgClient({ connectionString: POSTGRES_URL });
-          await c.connect();
-          try {
-            await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-          } finally {
-            await c.end();
-          }
-        },
-      };
-    },
-  },
-];
 
 export function testConfig(databaseUrl: string, artifactsDir: string, over: Partial<AppConfig> = {}): BuildAppOptions {
   return {

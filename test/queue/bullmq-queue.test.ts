@@ -8,7 +8,6 @@
  * Redis: EGSDE_TEST_REDIS_URL (default redis://127.0.0.1:6379).
  */
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -18,10 +17,10 @@ import { PrismaRunStore } from '../../src/adapters/prisma/run-store';
 import { BullRunQueue } from '../../src/adapters/redis/bullmq-queue';
 import { type QueueFixture, runQueueConformance } from '../../src/queue/conformance';
 import { TcpRelay } from '../helpers/tcp-relay';
+import { storeQueueFixture } from './fixture';
 
 const REDIS_URL = process.env.EGSDE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-const settings = { sampler: 'egsde', M: 2, steps: 2, lambdaS: 0, lambdaI: 0, s1: 'cosine', s2: 'neg_l2', repeats: 1, previewEvery: 0 } as const;
 
 /** ms until p settles (fulfilled) */
 async function timed(p: Promise<unknown>): Promise<number> {
@@ -62,27 +61,11 @@ runQueueConformance('BullRunQueue (Redis)', async (): Promise<QueueFixture> => {
   const db = await openDatabase(`file:${path.join(dir, 'q.db')}`);
   const store = new PrismaRunStore(db.prisma);
   const prefix = `egsde-test-${process.pid}-${randomUUID().slice(0, 8)}`;
-  const queues = [new BullRunQueue({ url: REDIS_URL, prefix, tasks: ['t', 'a', 'b'] })];
-  return {
-    queue: queues[0],
-    consumer: async (tasks) => {
-      const q = new BullRunQueue({ url: REDIS_URL, prefix, tasks });
-      queues.push(q);
-      return q;
-    },
-    createQueued: async (i, task = 't') =>
-      (await store.create({ task, params: settings, seed: i, totalSteps: 2, sourceKey: 'k', createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)) })).id,
-    claim: async (id) => (await store.claim(id)).applied,
-    cancel: async (id) => {
-      if (!(await store.markCancelled(id)).applied) throw new Error(`run ${id} was not cancellable`);
-    },
-    dispose: async () => {
-      await Promise.all(queues.map((q) => q.close()));
-      await deleteKeys(prefix);
-      await db.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return storeQueueFixture(store, (tasks) => new BullRunQueue({ url: REDIS_URL, prefix, tasks: tasks ?? ['t', 'a', 'b'] }), async () => {
+    await deleteKeys(prefix);
+    await db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 });
 
 describe('BullRunQueue across instances', () => {
