@@ -13,6 +13,7 @@ import { MemoryEventBus } from '../src/events/memory-event-bus';
 import type { RunStore } from '../src/runs';
 import { parse, validate } from 'graphql';
 import { translateFile } from '../client-examples/translate';
+import { until } from './helpers/until';
 
 const RUN_FIELDS = 'id status task sampler totalSteps stepsDone lastSeq sourceUrl outputUrl outputKey error { code message } params { M steps lambdaS s1 s2 sampler } metrics { l2 psnr ssim } timings { steps msPerStep }';
 const TRANSLATE = `mutation($input: TranslateInput!) { translate(input: $input) { ${RUN_FIELDS} } }`;
@@ -138,6 +139,9 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('service on %s', (_name
   });
 
   test('every bad input gets an error code and writes nothing', async () => {
+    // runs of earlier tests still writing previews would change the file count: let them finish
+    const busy = async () => (await srv.app.services.runs.list({ status: ['QUEUED', 'RUNNING'] }, 1)).rows.length > 0;
+    await until('earlier runs to finish', async () => !(await busy()));
     const before = await srv.gql<{ runs: { edges: unknown[] } }>(`{ runs(first: 200) { edges { cursor } } }`);
     const files = countFiles(artifacts);
     const codeOf = async (q: string, v: Record<string, unknown>) => (await srv.gql(q, v)).errors?.[0]?.extensions?.code;
