@@ -8,9 +8,9 @@
  *    wall time from the first submit until the run table shows all of them SUCCEEDED (polled
  *    every 50 ms), each followed by a graphql-ws subscriber. Setups, in order: an embedded API
  *    (ENGINE=embedded: the engine in the API process) as a baseline; one API (ENGINE=off) with
- *    one engine worker; the same with a second worker (fresh runs); two fresh workers that each
- *    take at most one batch (EGSDE_CONCURRENCY=8 = EGSDE_MAX_BATCH; the default capacity, 16,
- *    lets the first worker to ask take most of a burst). Every process has EGSDE_THREADS=1 (one
+ *    one engine worker; the same with a second worker (fresh runs); two fresh workers with the
+ *    old capacity EGSDE_CONCURRENCY=16 (2 x EGSDE_MAX_BATCH), which lets the first worker to ask
+ *    take most of a burst (the default is now one batch, 8). Every process has EGSDE_THREADS=1 (one
  *    onnxruntime thread), so two workers can use both cores. Each setup first finishes one short
  *    warm-up run per worker, outside the timing. Where the time went: CPU seconds of each process
  *    in the phase (utime + stime from /proc/<pid>/stat; PostgreSQL summed over its backends), the
@@ -261,10 +261,10 @@ async function throughput(): Promise<Phase[]> {
     phases.push(await phase(cluster, api, 'API (ENGINE=off) + worker', 1, groups, images, 2000));
     procs.w2 = await cluster.worker('w2', { WORKER_ID: 'w2' });
     phases.push(await phase(cluster, api, 'API (ENGINE=off) + worker', 2, groups, images, 3000));
-    // the same two workers, each taking at most one batch (EGSDE_CONCURRENCY = EGSDE_MAX_BATCH = 8), so the queue cannot give one of them most runs
+    // the same two workers with the old capacity, two batches each (EGSDE_CONCURRENCY = 2 x EGSDE_MAX_BATCH = 16): the first to ask takes most of a burst
     await Promise.all([procs.w1.stop('SIGTERM'), procs.w2.stop('SIGTERM')]);
-    [procs.w1, procs.w2] = await Promise.all([cluster.worker('w1-c8', { WORKER_ID: 'w1-c8', EGSDE_CONCURRENCY: '8' }), cluster.worker('w2-c8', { WORKER_ID: 'w2-c8', EGSDE_CONCURRENCY: '8' })]);
-    phases.push(await phase(cluster, api, 'API + worker, EGSDE_CONCURRENCY=8', 2, groups, images, 4000));
+    [procs.w1, procs.w2] = await Promise.all([cluster.worker('w1-c16', { WORKER_ID: 'w1-c16', EGSDE_CONCURRENCY: '16' }), cluster.worker('w2-c16', { WORKER_ID: 'w2-c16', EGSDE_CONCURRENCY: '16' })]);
+    phases.push(await phase(cluster, api, 'API + worker, EGSDE_CONCURRENCY=16', 2, groups, images, 4000));
   } finally {
     await cluster.dispose();
   }
