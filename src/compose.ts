@@ -29,6 +29,11 @@ import { Dispatcher } from './services/dispatcher';
 import { PackCatalog } from './services/pack-catalog';
 import { Supervisor } from './services/supervisor';
 import * as os from 'os';
+import { randomBytes } from 'node:crypto';
+import { PrismaApiKeyStore } from './adapters/prisma/api-key-store';
+import { settingOrCreate } from './adapters/prisma/settings';
+import type { ApiKeyStore } from './auth/keys';
+import { HmacUrlSigner, type UrlSigner } from './auth/url-signer';
 
 export interface Ports {
   db: Database;
@@ -37,6 +42,8 @@ export interface Ports {
   storage: ArtifactStorage;
   bus: EventBus;
   events: RunEventsLog;
+  /** API keys (hashed) and their rate-limit buckets */
+  keys: ApiKeyStore;
   /** A queue for these tasks (a consumer: a worker's packs), or any (a producer). */
   queue(tasks?: readonly string[]): RunQueue;
   close(): Promise<void>;
@@ -58,12 +65,18 @@ export async function openPorts(config: AppConfig, log: Logger): Promise<Ports> 
       closers.push(() => q.close());
       return q;
     };
-    const ports: Ports = { db, store, registry: new PrismaWorkerRegistry(db.prisma), storage, bus, events: new RunEventsLog(store, bus), queue, close };
+    const ports: Ports = { db, store, registry: new PrismaWorkerRegistry(db.prisma), storage, bus, events: new RunEventsLog(store, bus), keys: new PrismaApiKeyStore(db.prisma), queue, close };
     return ports;
   } catch (e) {
     await close();
     throw e;
   }
+}
+
+/** Image URL signing: URL_SIGNING_SECRET, else a secret generated once and kept in the database (every instance shares it). */
+export async function urlSignerOf(ports: Ports, config: AppConfig): Promise<UrlSigner> {
+  const secret = config.urlSigningSecret ?? (await settingOrCreate(ports.db.prisma, 'url_signing_secret', () => randomBytes(32).toString('base64url')));
+  return new HmacUrlSigner(Buffer.from(secret), config.signedUrlTtlS);
 }
 
 /** This process's engine, as the configuration describes it (the embedded server's and a worker's alike). */

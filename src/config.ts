@@ -38,8 +38,9 @@ export interface AppConfig {
   maxImageBytes: number;
   /** MAX_IMAGE_PIXELS: default 40 megapixels */
   maxImagePixels: number;
-  /** API_TOKEN: when set, HTTP requests need `Authorization: Bearer <token>` and WebSocket
-   *  connections `connectionParams.authorization`; default unset (open) */
+  /** API_TOKEN: an operator's admin key given by the environment (sees every run), beside the keys
+   *  in the database (`egsde keys create`); HTTP sends `Authorization: Bearer <key>`, WebSocket
+   *  `connectionParams.authorization`. With neither, the service is open (local use); default unset */
   apiToken?: string;
   /** GraphQL query depth limit (HTTP and WebSocket); default 12 */
   maxQueryDepth: number;
@@ -75,6 +76,40 @@ export interface AppConfig {
   packWaitMs: number;
   /** RESYNC_MS: an idle subscription re-reads the run's event log this often (covers a lost live event); default 5 s */
   resyncMs: number;
+
+  // ---- tenancy and limits (issue 11)
+  /** ALLOWED_ORIGINS: comma-separated browser origins allowed on HTTP (CORS) and on the WebSocket
+   *  handshake, e.g. http://localhost:5173; '*' allows any; default none (same origin only;
+   *  requests without an Origin header, i.e. non-browser clients, are always allowed) */
+  allowedOrigins: string[];
+  /** INTROSPECTION=1|0: schema introspection on both transports; default on unless NODE_ENV=production */
+  introspection: boolean;
+  /** MAX_ALIASES: aliases per operation; default 15 */
+  maxAliases: number;
+  /** MAX_QUERY_COST: estimated cost per operation (every field 1, list fields times their page size, 10 without one); default 6000 (one full page of 200 runs with every field) */
+  maxQueryCost: number;
+  /** MAX_QUERY_TOKENS: lexical tokens per operation document; default 1000 */
+  maxQueryTokens: number;
+  /** MAX_DIRECTIVES: directives per operation; default 10 */
+  maxDirectives: number;
+  /** WS_MAX_PAYLOAD_BYTES: largest WebSocket message (GraphQL operations; images go over HTTP); default 256 KiB */
+  wsMaxPayloadBytes: number;
+  /** RATE_LIMIT_PER_MINUTE: translations per minute per API key (token bucket refill); default 120 */
+  ratePerMinute: number;
+  /** RATE_LIMIT_BURST: token bucket size per API key; default 60 */
+  rateBurst: number;
+  /** MAX_ACTIVE_PER_KEY: queued + running runs per API key; default 64 */
+  maxActivePerKey: number;
+  /** MAX_QUEUED: queued runs in the whole service before translate answers server/queue_full; default 1000 */
+  maxQueued: number;
+  /** MAX_TOTAL_STEPS: steps x repeats of one run; default 4000 */
+  maxTotalSteps: number;
+  /** URL_SIGNING_SECRET: HMAC secret of image URLs; default: generated once and kept in the database (shared by every instance) */
+  urlSigningSecret?: string;
+  /** SIGNED_URL_TTL_S: lifetime of a signed image URL; default 3600 s */
+  signedUrlTtlS: number;
+  /** AUTH_CACHE_MS: how long an instance trusts its cached view of the API keys; default 2 s */
+  authCacheMs: number;
 }
 
 function oneOf<T extends string>(name: string, v: string | undefined, allowed: readonly T[], d: T): T {
@@ -124,6 +159,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     sweepMs: num(env.SWEEP_MS, Math.max(200, Math.round(leaseMs / 3))),
     packWaitMs: num(env.PACK_WAIT_MS, 10 * 60_000),
     resyncMs: num(env.RESYNC_MS, 5000),
+    allowedOrigins: (env.ALLOWED_ORIGINS || '').split(',').map((x) => x.trim().replace(/\/+$/, '')).filter(Boolean),
+    introspection: env.INTROSPECTION ? env.INTROSPECTION === '1' || env.INTROSPECTION === 'true' : env.NODE_ENV !== 'production',
+    maxAliases: num(env.MAX_ALIASES, 15),
+    maxQueryCost: num(env.MAX_QUERY_COST, 6000),
+    maxQueryTokens: num(env.MAX_QUERY_TOKENS, 1000),
+    maxDirectives: num(env.MAX_DIRECTIVES, 10),
+    wsMaxPayloadBytes: num(env.WS_MAX_PAYLOAD_BYTES, 256 * 1024),
+    ratePerMinute: num(env.RATE_LIMIT_PER_MINUTE, 120),
+    rateBurst: num(env.RATE_LIMIT_BURST, 60),
+    maxActivePerKey: num(env.MAX_ACTIVE_PER_KEY, 64),
+    maxQueued: num(env.MAX_QUEUED, 1000),
+    maxTotalSteps: num(env.MAX_TOTAL_STEPS, 4000),
+    urlSigningSecret: env.URL_SIGNING_SECRET || undefined,
+    signedUrlTtlS: num(env.SIGNED_URL_TTL_S, 3600),
+    authCacheMs: num(env.AUTH_CACHE_MS, 2000),
   };
   const config = { ...base, ...overrides };
   // derived defaults follow an overridden lease

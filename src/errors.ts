@@ -15,7 +15,35 @@ export const ERROR_CODES = [
   /** a run parameter outside its range, or a combination that would diverge */
   'input/params_out_of_range',
   'input/bad_cursor',
+  /** a body that is not JSON, or not a GraphQL request */
+  'input/malformed_request',
+  /** a request body or WebSocket message over its limit */
+  'input/too_large',
+  /** a multipart upload that does not follow the GraphQL multipart request spec */
+  'input/bad_multipart',
+  /** an operation over a query limit: aliases, depth, cost, tokens, directives */
+  'query/too_complex',
+  /** introspection while it is disabled */
+  'query/introspection_disabled',
+  /** a subscription over HTTP, or a method the endpoint does not take */
+  'query/wrong_transport',
+  /** no API key, or one that is unknown or revoked */
+  'auth/unauthenticated',
+  /** a key without the scope the operation needs */
   'auth/forbidden',
+  /** a browser origin not in ALLOWED_ORIGINS */
+  'auth/origin_refused',
+  /** an image URL with a wrong or expired signature */
+  'auth/bad_signature',
+  // ---- admission control (nothing is written)
+  /** the key's translations-per-minute bucket is empty; details.retryAfterSeconds */
+  'quota/rate_limited',
+  /** the key has as many queued + running runs as it may */
+  'quota/too_many_active',
+  /** steps x repeats over MAX_TOTAL_STEPS */
+  'quota/too_many_steps',
+  /** the service's queue is at MAX_QUEUED */
+  'server/queue_full',
   'server/overloaded',
   /** a service the request needs (the queue's Redis, the database) is down; retry later */
   'server/unavailable',

@@ -175,9 +175,9 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('service on %s', (_name
     // depth limit (4 in this server) on HTTP and on WebSocket operations alike
     const deep = `{ runs { edges { node { params { M } } } } }`;
     const httpDeep = (await srv.gql(deep)).errors?.[0];
-    expect([httpDeep?.extensions?.code, httpDeep?.message]).toEqual(['GRAPHQL_VALIDATION_FAILED', 'query depth 5 exceeds the limit of 4']);
+    expect([httpDeep?.extensions?.code, httpDeep?.message]).toEqual(['query/too_complex', 'query too complex: depth 5, the limit is 4 (MAX_QUERY_DEPTH)']);
     const wsDeep = await srv.subscribe(deep, {});
-    expect((wsDeep.error as { message: string; extensions: { code: string } }[])[0]).toMatchObject({ message: 'query depth 5 exceeds the limit of 4', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+    expect((wsDeep.error as { message: string; extensions: { code: string } }[])[0]).toMatchObject({ message: 'query too complex: depth 5, the limit is 4 (MAX_QUERY_DEPTH)', extensions: { code: 'query/too_complex' } });
     const after = await srv.gql<{ runs: { edges: unknown[] } }>(`{ runs(first: 200) { edges { cursor } } }`);
     expect(after.data!.runs.edges.length).toBe(before.data!.runs.edges.length);
     expect(countFiles(artifacts)).toBe(files);
@@ -198,8 +198,11 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('service on %s', (_name
     const status = await srv.gql<{ engineStatus: { provider: string; maxBatch: number } }>(`{ engineStatus { provider queueLength activeRuns stepsPerSecond lastBatchSizes maxBatch } }`);
     expect(status.data!.engineStatus.provider).toBe('cpu');
     expect((await fetch(`${srv.url}/healthz`)).status).toBe(200);
-    expect((await fetch(`${srv.url}/artifacts/..%2F..%2Fetc%2Fpasswd`)).status).toBe(404);
-    expect((await fetch(`${srv.url}/artifacts/${'a'.repeat(64)}.png`)).status).toBe(404);
+    // unsigned: refused before storage is even asked; signed but unknown: 404
+    expect((await fetch(`${srv.url}/artifacts/..%2F..%2Fetc%2Fpasswd`)).status).toBe(403);
+    expect((await fetch(`${srv.url}/artifacts/${'a'.repeat(64)}.png`)).status).toBe(403);
+    expect((await fetch(`${srv.url}${srv.app.services.urls.url(`${'a'.repeat(64)}.png`)}`)).status).toBe(404);
+    expect((await fetch(`${srv.url}${srv.app.services.urls.url('../../etc/passwd')}`.replace('../../etc/passwd', '..%2F..%2Fetc%2Fpasswd'))).status).toBe(404);
   });
 
   test('the example client sends an image, prints progress and saves the result', async () => {

@@ -1,12 +1,36 @@
 /**
  * egsde: command-line entry points.
  *   egsde import --task cat2dog --score afhq_dog_4m.pt --dse cat2dog_dse.pt --out models/cat2dog
+ *   egsde keys create --name alice [--rate 30] [--burst 10] [--max-active 4] [--admin]
+ *   egsde keys list | egsde keys revoke NAME
+ * The keys commands use DATABASE_URL (default file:./data/egsde.db), as the server does.
  */
 import { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { importPack } from '../engine/toolkit';
 import { TASK_PRESETS } from '../engine/toolkit';
 import { isCodedError } from '../engine';
+import { openDatabase } from '../db/client';
+import { loadConfig } from '../config';
+import { PrismaApiKeyStore } from '../adapters/prisma/api-key-store';
+import type { ApiKeyStore } from '../auth/keys';
+
+function positive(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got ${v}`);
+    return n;
+  };
+}
+
+async function withKeys<T>(use: (keys: ApiKeyStore) => Promise<T>): Promise<T> {
+  const db = await openDatabase(loadConfig().databaseUrl);
+  try {
+    return await use(new PrismaApiKeyStore(db.prisma));
+  } finally {
+    await db.close();
+  }
+}
 
 export function cli(argv: string[]): Promise<void> {
   const program = new Command('egsde').description('EGSDE image translation: tools');
@@ -46,6 +70,40 @@ export function cli(argv: string[]): Promise<void> {
           }
         },
       });
+    });
+  const keys = program.command('keys').description('API keys: every run belongs to the key that created it');
+  keys
+    .command('create')
+    .description('create a key and print it (once: only its hash is stored)')
+    .requiredOption('--name <name>', 'who the key is for (unique)')
+    .option('--rate <perMinute>', 'translations per minute (default RATE_LIMIT_PER_MINUTE)', positive('--rate'))
+    .option('--burst <n>', 'token bucket size (default RATE_LIMIT_BURST)', positive('--burst'))
+    .option('--max-active <n>', 'queued + running runs at once (default MAX_ACTIVE_PER_KEY)', positive('--max-active'))
+    .option('--admin', 'sees and manages every run', false)
+    .action(async (o: { name: string; rate?: number; burst?: number; maxActive?: number; admin: boolean }) => {
+      if (!/^[\w.@-]{1,64}$/.test(o.name)) throw new Error('--name: 1 to 64 letters, digits, . _ @ -');
+      const { record, secret } = await withKeys((k) =>
+        k.create({ name: o.name, scope: o.admin ? 'admin' : 'user', ratePerMinute: o.rate ?? null, burst: o.burst ? Math.round(o.burst) : null, maxActive: o.maxActive ? Math.round(o.maxActive) : null }),
+      );
+      console.log(`created key ${record.name} (${record.scope}, id ${record.id})`);
+      console.log(secret);
+      console.log('keep it now: it is not shown again. Send it as Authorization: Bearer <key>.');
+    });
+  keys
+    .command('list')
+    .description('the keys (never their secrets)')
+    .action(async () => {
+      for (const k of await withKeys((s) => s.list())) {
+        const limits = [k.ratePerMinute ? `rate ${k.ratePerMinute}/min` : '', k.burst ? `burst ${k.burst}` : '', k.maxActive ? `max-active ${k.maxActive}` : ''].filter(Boolean).join(', ');
+        console.log(`${k.name}\t${k.prefix}...\t${k.scope}\t${k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : 'active'}${limits ? `\t${limits}` : ''}`);
+      }
+    });
+  keys
+    .command('revoke <name>')
+    .description('revoke a key by name or id (its runs stay; instances notice within AUTH_CACHE_MS)')
+    .action(async (name: string) => {
+      if (!(await withKeys((s) => s.revoke(name)))) throw new Error(`no active key ${JSON.stringify(name)}`);
+      console.log(`revoked ${name}`);
     });
   return program.parseAsync(argv).then(() => undefined);
 }

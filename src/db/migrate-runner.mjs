@@ -1,6 +1,7 @@
-// Prisma schema engine (WebAssembly build) driven through a driver adapter: applies a Prisma
-// migrations folder and computes migration SQL, without the native schema-engine binary that
-// `prisma migrate` would download (this project cannot download it).
+// Prisma schema engine (WebAssembly build) driven through a driver adapter: computes migration
+// SQL (`npm run db:diff`), without the native schema-engine binary that `prisma migrate` would
+// download (this project cannot download it). Applying migrations does not use it: see
+// src/db/apply-migrations.ts (one transaction per migration, crash-safe).
 //
 // Why a separate ESM process: @prisma/schema-engine-wasm is an ES module whose entry imports a
 // .wasm file (ESM integration, needs `--experimental-wasm-modules`), and jest/ts-node (CommonJS)
@@ -8,12 +9,15 @@
 // glue (schema_engine_bg.js), so no node flag is needed either.
 //
 // Invoked by src/db/migrate.ts: `node migrate-runner.mjs '<json request>'`.
-// Request:  { op: 'apply' | 'diff', provider: 'sqlite' | 'postgresql', connection, migrationsDir,
-//             schemaPath, from?: 'empty' | 'migrations' }
-//   schemaPath: the provider's schema.prisma (the engine needs a datamodel even to apply).
-//   apply: creates the PostgreSQL schema when missing, then applies pending migrations.
+// Request:  { op: 'diff', provider: 'sqlite' | 'postgresql', connection, migrationsDir,
+//             schemaPath, from?: 'empty' | 'migrations', parentPid? }
+//   schemaPath: the provider's schema.prisma.
 //   diff: SQL from `from` (nothing, or the migrations replayed on a shadow database) to the schema.
+//     It only writes to the shadow database (SQLite: in memory; PostgreSQL: a throw-away database
+//     on the server, dropped at the end; if this process is killed first, it is left behind).
 //   connection: { kind: 'sqlite', file } | { kind: 'postgresql', config: pg.PoolConfig, schema }
+//   parentPid: the process that started this one; when it dies (this process is re-parented),
+//     this one exits at once instead of running on alone.
 // Response: the last stdout line is JSON, { ok: true, ... } or { ok: false, error }.
 // Engine log lines go to stderr only when EGSDE_DB_DEBUG is set.
 
@@ -166,26 +170,29 @@ function readMigrationsList(migrationsDir, provider) {
   };
 }
 
-/** `CREATE SCHEMA IF NOT EXISTS` for a PostgreSQL target whose schema is not there yet. */
-async function ensurePostgresSchema(connection) {
-  if (connection.kind !== 'postgresql' || !connection.schema) return;
-  const pg = require('pg');
-  const { options, ...config } = connection.config; // search_path would name the missing schema
-  const client = new pg.Client(config);
-  await client.connect();
-  try {
-    const found = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [connection.schema]);
-    if (found.rowCount === 0) await client.query(`CREATE SCHEMA IF NOT EXISTS "${connection.schema}"`);
-  } finally {
-    await client.end();
-  }
-}
-
 const NO_FILTERS = { externalTables: [], externalEnums: [] };
+
+/**
+ * Exits as soon as the parent is gone: then this process has been re-parented (to init or a
+ * subreaper), so process.ppid no longer names it. Polled, since a dead parent sends nothing; the
+ * timer does not keep the process alive. Without a parentPid (run by hand), nothing is watched.
+ */
+function watchParent(parentPid) {
+  if (!Number.isInteger(parentPid) || parentPid <= 0) return;
+  const check = () => {
+    if (process.ppid !== parentPid) {
+      process.stderr.write(`migrate-runner: parent ${parentPid} is gone, exiting\n`);
+      process.exit(70);
+    }
+  };
+  check();
+  setInterval(check, 100).unref();
+}
 
 async function main() {
   const request = JSON.parse(process.argv[2] ?? '{}');
-  if (request.op === 'apply') await ensurePostgresSchema(request.connection);
+  watchParent(request.parentPid);
+  if (request.op !== 'diff') throw new Error(`unknown op ${JSON.stringify(request.op)}`);
   const SchemaEngine = await loadSchemaEngine();
   const debug = Boolean(process.env.EGSDE_DB_DEBUG);
   const logs = [];
@@ -202,28 +209,18 @@ async function main() {
     makeAdapterFactory(request.connection),
   );
   try {
-    if (request.op === 'apply') {
-      const out = await engine.applyMigrations({
-        migrationsList: readMigrationsList(request.migrationsDir, request.provider),
-        filters: NO_FILTERS,
-      });
-      return { ok: true, applied: out.appliedMigrationNames };
-    }
-    if (request.op === 'diff') {
-      const from =
-        request.from === 'migrations'
-          ? { tag: 'migrations', ...readMigrationsList(request.migrationsDir, request.provider) }
-          : { tag: 'empty' };
-      const out = await engine.diff({
-        from,
-        to: { tag: 'schemaDatamodel', files: schemaFiles },
-        script: true,
-        exitCode: null,
-        filters: NO_FILTERS,
-      });
-      return { ok: true, script: out.stdout ?? '' };
-    }
-    throw new Error(`unknown op ${JSON.stringify(request.op)}`);
+    const from =
+      request.from === 'migrations'
+        ? { tag: 'migrations', ...readMigrationsList(request.migrationsDir, request.provider) }
+        : { tag: 'empty' };
+    const out = await engine.diff({
+      from,
+      to: { tag: 'schemaDatamodel', files: schemaFiles },
+      script: true,
+      exitCode: null,
+      filters: NO_FILTERS,
+    });
+    return { ok: true, script: out.stdout ?? '' };
   } finally {
     engine.free();
   }

@@ -1,16 +1,21 @@
 /**
  * Migrations without the Prisma CLI's native schema engine.
  *
- * `prisma migrate` downloads a schema-engine binary, which this project cannot rely on. Prisma also
- * ships the schema engine as WebAssembly (@prisma/schema-engine-wasm); src/db/migrate-runner.mjs
- * drives it through a driver adapter, in a child process (the package is ESM around a .wasm file,
- * which CommonJS, ts-node and jest cannot load in-process). The folders stay in Prisma's format
- * (`<migrations>/<timestamp>_<name>/migration.sql` + `migration_lock.toml`) and the applied ones are
- * recorded in Prisma's `_prisma_migrations` table, so `prisma migrate deploy`/`status` agree with us.
+ * `prisma migrate` downloads a schema-engine binary, which this project cannot rely on. The
+ * folders stay in Prisma's format (`<migrations>/<timestamp>_<name>/migration.sql` +
+ * `migration_lock.toml`) and the applied ones are recorded in Prisma's `_prisma_migrations` table,
+ * so `prisma migrate deploy`/`status` agree with us.
  *
- * - {@link migrateDatabase}: apply pending migrations (idempotent; PostgreSQL takes Prisma's
- *   advisory lock, so concurrent callers are safe; when nothing is pending no engine starts).
- * - {@link createMigration}: write a new migration folder from the schema (`npm run db:diff`).
+ * - {@link migrateDatabase}: apply pending migrations, in this process (src/db/apply-migrations.ts):
+ *   each migration and its `_prisma_migrations` row in one transaction, so a process killed at any
+ *   instant leaves every migration applied or not at all, and the next start finishes the job.
+ *   Idempotent; PostgreSQL takes Prisma's advisory lock, so concurrent callers are safe (SQLite:
+ *   the write lock of `BEGIN IMMEDIATE`); when nothing is pending the database is only read.
+ * - {@link createMigration}: write a new migration folder from the schema (`npm run db:diff`). This
+ *   needs the schema engine, which Prisma also ships as WebAssembly (@prisma/schema-engine-wasm):
+ *   src/db/migrate-runner.mjs drives it through a driver adapter, in a child process (the package
+ *   is ESM around a .wasm file, which CommonJS, ts-node and jest cannot load in-process). The child
+ *   exits when this process dies. It never writes to the target database.
  *
  * Command line (`npm run db:migrate`, `npm run db:diff -- <name>`):
  *   ts-node src/db/migrate.ts migrate [url]     url defaults to DATABASE_URL, then file:./data/egsde.db
@@ -24,6 +29,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Client as PgClient } from 'pg';
+import { applyMigrations, readMigrationFolders } from './apply-migrations';
 import {
   type DatabaseProvider,
   type DatabaseTarget,
@@ -45,12 +51,14 @@ type RunnerConnection =
 type DatabaseTargetPool = Extract<DatabaseTarget, { provider: 'postgresql' }>['pool'];
 
 interface RunnerRequest {
-  op: 'apply' | 'diff';
+  op: 'diff';
   provider: DatabaseProvider;
   connection: RunnerConnection;
   migrationsDir: string;
   schemaPath: string;
   from?: 'empty' | 'migrations';
+  /** This process: the runner exits as soon as it is no longer its parent (this process died). */
+  parentPid: number;
 }
 
 function runnerPath(): string {
@@ -73,11 +81,11 @@ function connectionFor(target: DatabaseTarget): RunnerConnection {
 }
 
 /** Runs one request in `node migrate-runner.mjs` and returns its JSON answer. */
-function runEngine<T>(request: RunnerRequest): Promise<T> {
+function runEngine<T>(request: Omit<RunnerRequest, 'parentPid'>): Promise<T> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      [runnerPath(), JSON.stringify(request)],
+      [runnerPath(), JSON.stringify({ ...request, parentPid: process.pid } satisfies RunnerRequest)],
       { cwd: projectRoot(), maxBuffer: 64 * 1024 * 1024, env: process.env },
       (error, stdout, stderr) => {
         const last = stdout.trim().split('\n').pop() ?? '';
@@ -144,17 +152,16 @@ async function readMigrationTable(target: DatabaseTarget): Promise<MigrationRow[
 }
 
 /**
- * True when every migration folder is recorded as applied and none is half-applied: then the
- * engine has nothing to do, and is not started. (On SQLite the engine takes the file with
- * `locking_mode=EXCLUSIVE`, so it cannot run while another connection has the file open; this
- * check only reads.) Any doubt (no table, an error, a failed migration) answers false.
+ * True when every migration folder is recorded as applied and none is half-applied: then nothing
+ * is opened for writing. Any doubt (no table, an error, an unfinished or failed row) answers
+ * false, and {@link applyMigrations} looks again under the lock.
  */
 async function isUpToDate(target: DatabaseTarget): Promise<boolean> {
   try {
     const rows = await readMigrationTable(target);
     if (rows === null) return false;
     const live = rows.filter((r) => r.rolled_back_at === null);
-    if (live.some((r) => r.finished_at === null)) return false; // a failed migration: let the engine report it
+    if (live.some((r) => r.finished_at === null)) return false; // interrupted or failed: recover or report it
     const applied = new Set(live.map((r) => r.migration_name));
     return migrationNames(target.provider).every((name) => applied.has(name));
   } catch {
@@ -164,8 +171,9 @@ async function isUpToDate(target: DatabaseTarget): Promise<boolean> {
 
 export interface MigrateOptions {
   /**
-   * Start the schema engine even when the migrations table says everything is applied (the
-   * engine then finds nothing to do). Default false.
+   * Open the database for writing (and take the migration lock) even when `_prisma_migrations`
+   * says everything is applied; the applier then finds nothing to do. Default false. (The name
+   * dates from when a schema-engine process applied the migrations.)
    */
   alwaysRunEngine?: boolean;
 }
@@ -176,8 +184,11 @@ export interface MigrateOptions {
  * schema named by `?schema=`, when missing. Safe to call on every start: when nothing is pending
  * it only reads `_prisma_migrations`.
  *
- * SQLite: applying migrations needs the file to itself (the engine locks it exclusively); with
- * migrations pending while another process has it open, this fails after a 5 s busy wait.
+ * Crash-safe: each migration is applied and recorded in one transaction, so a process killed at
+ * any instant leaves it wholly applied or not at all; the next call applies the rest. A row left
+ * unfinished by an older, non-transactional migrator is redone (see src/db/apply-migrations.ts).
+ *
+ * SQLite: the database may be open in other processes; this waits up to 10 s for their write locks.
  */
 export async function migrateDatabase(url?: string, options: MigrateOptions = {}): Promise<MigrateResult> {
   const target = parseDatabaseUrl(url);
@@ -185,19 +196,13 @@ export async function migrateDatabase(url?: string, options: MigrateOptions = {}
   if (target.provider === 'sqlite') fs.mkdirSync(path.dirname(target.file), { recursive: true });
   if (!options.alwaysRunEngine && (await isUpToDate(target))) return { provider: target.provider, applied: [] };
   try {
-    const { applied } = await runEngine<{ applied: string[] }>({
-      op: 'apply',
-      provider: target.provider,
-      connection: connectionFor(target),
-      migrationsDir: paths.migrations,
-      schemaPath: paths.schema,
-    });
+    const applied = await applyMigrations(target, readMigrationFolders(paths.migrations));
     return { provider: target.provider, applied };
   } catch (e) {
     const message = (e as Error).message;
     const hint =
-      target.provider === 'sqlite' && /SocketTimeout|database is locked|SQLITE_BUSY/i.test(message)
-        ? ' (the SQLite file is open in another process: applying migrations needs it exclusively)'
+      target.provider === 'sqlite' && /database is locked|SQLITE_BUSY/i.test(message)
+        ? ' (another process held the SQLite file\'s write lock for over 10 s)'
         : '';
     throw new Error(`Migrating ${redactUrl(target.url)}${hint}: ${message}`);
   }
@@ -268,8 +273,15 @@ export async function createMigration(
   const sql = await diffSchema(provider, { ...options, from: hasMigrations ? 'migrations' : 'empty' });
   if (sql === '') return null;
   const dir = path.join(paths.migrations, `${migrationTimestamp(options.now ?? new Date())}_${name}`);
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'migration.sql'), sql);
+  if (fs.existsSync(dir)) throw new Error(`${dir} already exists`);
+  // Written next to the migrations folder, then moved in: interrupted, this leaves no folder
+  // without its migration.sql (which every start would then fail to read).
+  fs.mkdirSync(paths.migrations, { recursive: true });
+  const staging = path.join(path.dirname(paths.migrations), `.${path.basename(dir)}-${process.pid}.tmp`);
+  fs.rmSync(staging, { recursive: true, force: true });
+  fs.mkdirSync(staging);
+  fs.writeFileSync(path.join(staging, 'migration.sql'), sql);
+  fs.renameSync(staging, dir);
   const lock = path.join(paths.migrations, 'migration_lock.toml');
   if (!fs.existsSync(lock)) fs.writeFileSync(lock, `${LOCK_HEADER}provider = "${provider}"\n`);
   return dir;

@@ -41,6 +41,8 @@ export interface CancelRequest {
 export interface RunDeleted {
   readonly deleted: true;
   readonly id: string;
+  /** the deleted run's owner, so that runsChanged shows the deletion to its owner only */
+  readonly ownerId?: string | null;
 }
 
 export function isRunDeleted(v: unknown): v is RunDeleted {

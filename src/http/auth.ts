@@ -1,10 +1,34 @@
-/** The shared API token (API_TOKEN): `Authorization: Bearer …` on HTTP, `connectionParams.authorization` on WebSocket. */
-export function bearer(header: string | undefined): string | undefined {
-  return header?.startsWith('Bearer ') ? header.slice(7) : undefined;
+/**
+ * Authentication on HTTP: every /graphql request is turned into a principal (src/auth) before
+ * GraphQL runs; a refused credential is answered 401 with the code, as JSON.
+ */
+import type express from 'express';
+import type { Authenticator, Principal } from '../auth/principal';
+import { isCodedError } from '../errors';
+
+const PRINCIPAL = Symbol('principal');
+
+export function authenticateHttp(auth: Authenticator): express.RequestHandler {
+  return (req, res, next) => {
+    auth.authenticate(req.headers.authorization).then(
+      (p) => {
+        (res.locals as Record<symbol, Principal>)[PRINCIPAL] = p;
+        next();
+      },
+      (e: unknown) => {
+        if (isCodedError(e)) {
+          const status = e.code === 'auth/unauthenticated' ? 401 : e.code === 'db/failed' ? 503 : 403;
+          if (status === 401) res.setHeader('www-authenticate', 'Bearer');
+          res.status(status).json({ errors: [{ message: e.message, extensions: { code: e.code } }] });
+        } else next(e);
+      },
+    );
+  };
 }
 
-/** True when no token is configured, or the header carries it. */
-export function authorised(apiToken: string | undefined, header: unknown): boolean {
-  if (!apiToken) return true;
-  return typeof header === 'string' && bearer(header) === apiToken;
+/** The principal authenticateHttp stored for this request. */
+export function principalOf(res: express.Response): Principal {
+  const p = (res.locals as Record<symbol, Principal | undefined>)[PRINCIPAL];
+  if (!p) throw new Error('authenticateHttp did not run for this request');
+  return p;
 }

@@ -1,63 +1,43 @@
-/** The plain HTTP routes beside /graphql: GET /healthz, GET /artifacts/:key, and the token check for /graphql. */
+/** The plain HTTP routes beside /graphql: GET /livez, /readyz, /healthz (./health.ts) and GET /artifacts/:key (signed URLs only). */
 import express from 'express';
 import type { ArtifactStorage } from '../storage';
 import type { AppServices } from '../resolvers/context';
-import { serviceStatus } from '../services/engine-status';
-import { authorised } from './auth';
+import { mountHealth } from './health';
+import { isCodedError } from '../errors';
 
 export interface RouteDeps {
   services: AppServices;
   storage: ArtifactStorage;
   /** 'sqlite' | 'postgresql' */
   database: string;
+  /** a trivial query against the database, for /readyz */
+  pingDatabase?: () => Promise<unknown>;
 }
 
 export function mountRoutes(app: express.Express, deps: RouteDeps): void {
-  app.get('/healthz', async (_req, res) => {
-    try {
-      const { engine, catalog, queue, config, dispatcher } = deps.services;
-      // the queue may be down (Redis) while history is still served: report it, stay up
-      const queueLength = await queue.assertAvailable().then(() => queue.length(), () => null);
-      const queueUp = queueLength !== null;
-      const s = await serviceStatus({ engine, catalog, aliveMs: config.leaseMs });
-      res.json({
-        status: queueUp ? 'ok' : 'degraded',
-        engine: engine ? 'embedded' : 'off',
-        provider: s.provider,
-        database: deps.database,
-        queue: queueUp ? 'ok' : 'unavailable',
-        packs: s.packs,
-        activeRuns: dispatcher?.activeRuns ?? s.activeRuns,
-        queueLength,
-        liveWorkers: s.workers.filter((w) => w.alive).length,
-      });
-    } catch (e) {
-      res.status(503).json({ status: 'unavailable', error: (e as Error).message });
-    }
-  });
+  mountHealth(app, deps);
   app.get('/artifacts/:key', async (req, res) => {
+    const key = req.params.key;
     try {
-      const a = await deps.storage.get(req.params.key);
+      // only a URL the API handed out (to the run's owner), until it expires
+      deps.services.urls.verify(key, req.query.exp, req.query.sig);
+    } catch (e) {
+      if (!isCodedError(e)) throw e;
+      res.status(403).json({ error: { code: e.code, message: e.message } });
+      return;
+    }
+    try {
+      const a = await deps.storage.get(key);
       if (!a) {
-        res.status(404).json({ error: { code: 'storage/not_found', message: `no artifact ${req.params.key}` } });
+        res.status(404).json({ error: { code: 'storage/not_found', message: `no artifact ${key}` } });
         return;
       }
+      const maxAge = Math.max(0, Math.floor(Number(req.query.exp) - Date.now() / 1000));
       res.setHeader('content-type', a.contentType);
-      res.setHeader('cache-control', 'public, max-age=31536000, immutable');
+      res.setHeader('cache-control', `private, max-age=${maxAge}, immutable`);
       res.end(a.bytes);
     } catch {
       res.status(404).json({ error: { code: 'storage/not_found', message: 'not an artifact key' } });
     }
   });
-}
-
-/** Refuses /graphql requests without the API token (when one is configured). */
-export function requireToken(apiToken: string | undefined): express.RequestHandler {
-  return (req, res, next) => {
-    if (!authorised(apiToken, req.headers.authorization)) {
-      res.status(401).json({ errors: [{ message: 'missing or wrong API token', extensions: { code: 'auth/forbidden' } }] });
-      return;
-    }
-    next();
-  };
 }

@@ -6,6 +6,8 @@ import type { RunQueue } from '../queue/run-queue';
 import type { EventBus } from '../events/event-bus';
 import type { AppConfig } from '../config';
 import type { Logger } from '../logger';
+import type { Authenticator, Principal } from '../auth/principal';
+import type { UrlSigner } from '../auth/url-signer';
 
 export interface AppServices {
   runs: RunService;
@@ -17,6 +19,10 @@ export interface AppServices {
   queue: RunQueue;
   bus: EventBus;
   config: AppConfig;
+  /** API keys -> principals (HTTP and WebSocket alike) */
+  auth: Authenticator;
+  /** signed, expiring image URLs */
+  urls: UrlSigner;
 }
 
 /** One per HTTP request or WebSocket operation. */
@@ -25,4 +31,6 @@ export interface GraphQLContext {
   /** names the request in logs and in masked errors */
   requestId: string;
   log: Logger;
+  /** the caller, authenticated before the operation runs */
+  principal: Principal;
 }

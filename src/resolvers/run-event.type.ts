@@ -2,7 +2,8 @@ import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import type { RunEventView } from '../services/run-events';
 import type { RunEventType as RunEventKind, RunStatus } from '../runs';
 import { RunEventTypeEnum, RunStatusEnum } from './enums';
-import { RunErrorType, artifactUrl } from './run.type';
+import type { UrlSigner } from '../auth/url-signer';
+import { RunErrorType } from './run.type';
 
 @ObjectType('Energies', { description: 'the two experts\' energies at a step (EGSDE only)' })
 export class EnergiesType {
@@ -27,7 +28,7 @@ export class RunEventType {
   @Field({ description: 'the run has ended (RESULT, ERROR or CANCELLED)' }) terminal!: boolean;
 }
 
-export function toRunEventType(v: RunEventView): RunEventType {
+export function toRunEventType(v: RunEventView, urls: UrlSigner): RunEventType {
   return {
     runId: v.runId,
     seq: v.seq,
@@ -38,8 +39,8 @@ export function toRunEventType(v: RunEventView): RunEventType {
     totalSteps: v.step?.totalSteps ?? null,
     t: v.step?.t ?? null,
     energies: v.step?.energies ?? null,
-    previewUrl: artifactUrl(v.step?.previewKey),
-    outputUrl: artifactUrl(v.outputKey),
+    previewUrl: urls.url(v.step?.previewKey),
+    outputUrl: urls.url(v.outputKey),
     error: v.error ?? null,
     terminal: v.type === 'RESULT' || v.type === 'ERROR' || v.type === 'CANCELLED',
   };

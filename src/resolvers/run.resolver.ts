@@ -1,6 +1,8 @@
 import { Arg, Args, ArgsType, Ctx, Field, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { CodedError } from '../errors';
 import { topics } from '../events/event-bus';
+import type { RunDeleted } from '../events/event-bus';
+import { canSee } from '../auth/principal';
 import { MAX_PAGE_SIZE, encodeRunCursor } from '../runs';
 import type { RunRecord } from '../runs';
 import type { RunEventView } from '../services/run-events';
@@ -28,7 +30,7 @@ class RunEventsArgs {
 export class RunResolver {
   @Query(() => RunType, { description: 'a run by id (error run/not_found if there is none)' })
   run(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<RunType> {
-    return (async () => toRunType(await ctx.services.runs.get(id)))();
+    return (async () => toRunType(await ctx.services.runs.get(id, ctx.principal), ctx.services.urls))();
   }
 
   @Query(() => RunConnectionType, { description: 'run history, newest first' })
@@ -36,9 +38,9 @@ export class RunResolver {
     {
       if (first < 1 || first > MAX_PAGE_SIZE) throw new CodedError('input/invalid', `first must be in 1..${MAX_PAGE_SIZE}, got ${first}`, { field: 'first' });
       if (filter?.createdAfter && Number.isNaN(filter.createdAfter.getTime())) throw new CodedError('input/invalid', 'createdAfter is not a date', { field: 'filter.createdAfter' });
-      const page = await ctx.services.runs.list({ status: filter?.status, task: filter?.task, createdAfter: filter?.createdAfter, createdBefore: filter?.createdBefore }, first, after ?? null);
+      const page = await ctx.services.runs.list({ status: filter?.status, task: filter?.task, createdAfter: filter?.createdAfter, createdBefore: filter?.createdBefore }, first, after ?? null, ctx.principal);
       return {
-        edges: page.rows.map((r) => ({ cursor: encodeRunCursor({ createdAt: r.createdAt, id: r.id }), node: toRunType(r) })),
+        edges: page.rows.map((r) => ({ cursor: encodeRunCursor({ createdAt: r.createdAt, id: r.id }), node: toRunType(r, ctx.services.urls) })),
         pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
       };
     }
@@ -53,31 +55,35 @@ export class RunResolver {
       }
       const image = input.upload ? { bytes: await readUpload(input.upload, config.maxImageBytes) } : { dataUrl: input.image! };
       const params = input.params ? Object.fromEntries(Object.entries(input.params).filter(([, v]) => v !== undefined && v !== null)) : {};
-      return toRunType(await ctx.services.runs.translate({ task: input.task, image, params }));
+      return toRunType(await ctx.services.runs.translate({ task: input.task, image, params }, ctx.principal), ctx.services.urls);
     }
   }
 
   @Mutation(() => RunType, { description: 'cancel a queued run now, or a running one at its next step' })
   async cancelRun(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<RunType> {
-    return toRunType(await ctx.services.runs.cancel(id));
+    return toRunType(await ctx.services.runs.cancel(id, ctx.principal), ctx.services.urls);
   }
 
   @Mutation(() => Boolean, { description: 'delete a finished run and its events (run/not_deletable while it is queued or running)' })
   deleteRun(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<boolean> {
-    return ctx.services.runs.delete(id);
+    return ctx.services.runs.delete(id, ctx.principal);
   }
 
   @Subscription(() => RunEventType, {
     description: 'what the subscriber missed after afterSeq, then live steps, then the terminal event; then it completes',
-    subscribe: ({ args, context }) => translateIterationErrors((context as GraphQLContext).services.runs.events(args.id as string, args.afterSeq as number), context as GraphQLContext),
+    subscribe: ({ args, context }) => translateIterationErrors((context as GraphQLContext).services.runs.events(args.id as string, args.afterSeq as number, (context as GraphQLContext).principal), context as GraphQLContext),
   })
-  runEvents(@Root() ev: RunEventView, @Args() _args: RunEventsArgs): RunEventType {
-    return toRunEventType(ev);
+  runEvents(@Root() ev: RunEventView, @Args() _args: RunEventsArgs, @Ctx() ctx: GraphQLContext): RunEventType {
+    return toRunEventType(ev, ctx.services.urls);
   }
 
-  @Subscription(() => RunChangeType, { topics: topics.runsChanged, description: 'runs created, changing state, or deleted (dashboards)' })
-  runsChanged(@Root() payload: RunRecord | { id: string; deleted: true }): RunChangeType {
+  @Subscription(() => RunChangeType, {
+    topics: topics.runsChanged,
+    description: 'runs created, changing state, or deleted (dashboards): the caller\'s own runs (an admin key: all)',
+    filter: ({ payload, context }: { payload: RunRecord | RunDeleted; context: GraphQLContext }) => canSee(context.principal, { ownerId: payload.ownerId ?? null }),
+  })
+  runsChanged(@Root() payload: RunRecord | RunDeleted, @Ctx() ctx: GraphQLContext): RunChangeType {
     if ('deleted' in payload) return { id: payload.id, deleted: true, run: null };
-    return { id: payload.id, deleted: false, run: toRunType(payload) };
+    return { id: payload.id, deleted: false, run: toRunType(payload, ctx.services.urls) };
   }
 }

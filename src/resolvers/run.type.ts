@@ -4,7 +4,7 @@ import type { EnergyKind, SamplerKind } from '../engine';
 import type { RunRecord, RunStatus } from '../runs';
 import { EnergyEnum, RunStatusEnum, SamplerEnum } from './enums';
 
-export const artifactUrl = (key: string | null | undefined): string | null => (key ? `/artifacts/${key}` : null);
+import type { UrlSigner } from '../auth/url-signer';
 
 @ObjectType('RunParams', { description: 'the parameters a run uses (request over the pack defaults)' })
 export class RunParamsType {
@@ -60,12 +60,12 @@ export class RunType {
   @Field(() => RunMetricsType, { nullable: true }) metrics!: RunMetricsType | null;
   @Field(() => RunErrorType, { nullable: true }) error!: RunErrorType | null;
   @Field() sourceKey!: string;
-  @Field({ description: 'GET it from this server' }) sourceUrl!: string;
+  @Field({ description: 'GET it from this server: a signed URL that expires (query the run again for a fresh one)' }) sourceUrl!: string;
   @Field(() => String, { nullable: true }) outputKey!: string | null;
-  @Field(() => String, { nullable: true }) outputUrl!: string | null;
+  @Field(() => String, { nullable: true, description: 'signed and expiring, as sourceUrl' }) outputUrl!: string | null;
 }
 
-export function toRunType(r: RunRecord): RunType {
+export function toRunType(r: RunRecord, urls: UrlSigner): RunType {
   return {
     id: r.id,
     status: r.status,
@@ -85,9 +85,9 @@ export function toRunType(r: RunRecord): RunType {
     metrics: r.metrics ? { ...r.metrics, psnr: Number.isFinite(r.metrics.psnr) ? r.metrics.psnr : 100 } : null,
     error: r.errorCode ? { code: r.errorCode, message: r.errorMessage ?? '' } : null,
     sourceKey: r.sourceKey,
-    sourceUrl: artifactUrl(r.sourceKey)!,
+    sourceUrl: urls.url(r.sourceKey),
     outputKey: r.outputKey,
-    outputUrl: artifactUrl(r.outputKey),
+    outputUrl: urls.url(r.outputKey),
   };
 }
 

@@ -373,6 +373,44 @@ export function runStoreConformance(name: string, make: (now: () => Date) => Pro
       await expectCode(store.appendEvent(run.id, { seq: 0, type: 'STEP', payload: {} }), 'input/invalid');
     });
 
+    it('appends a batch of events in one call, each as appendEvent would, refusals apart', async () => {
+      const a = await store.create(newRun({ id: 'batch-a' }));
+      const b = await store.create(newRun({ id: 'batch-b' }));
+      await store.claim(a.id, { owner: 'w1', ttlMs: 3_600_000 });
+      expect(await store.appendEvents([])).toEqual([]);
+      const outcomes = await store.appendEvents([
+        { runId: a.id, seq: 1, type: 'STEP', payload: { step: { step: 1, previewKey: 'pv-batch' } }, stepsDone: 1, owner: 'w1' },
+        { runId: b.id, seq: 1, type: 'STATUS', payload: { status: 'QUEUED' } },
+        { runId: a.id, seq: 2, type: 'STEP', payload: { step: { step: 2, previewKey: 'pv-refused' } }, stepsDone: 2, owner: 'w2' },
+        { runId: 'missing', seq: 1, type: 'STEP', payload: {} },
+        { runId: b.id, seq: 1, type: 'STATUS', payload: { status: 'QUEUED' } },
+        { runId: a.id, seq: 0, type: 'STEP', payload: {}, owner: 'w1' },
+        { runId: a.id, seq: 2, type: 'STEP', payload: { step: { step: 2, previewKey: null } }, stepsDone: 2, owner: 'w1' },
+        { runId: b.id, seq: 2, type: 'STEP', payload: {}, owner: 'w1' },
+      ]);
+      const codes = outcomes.map((o) => (o.ok ? 'ok' : isCodedError(o.error) ? o.error.code : `uncoded: ${o.error.message}`));
+      expect(codes).toEqual(['ok', 'ok', 'run/lease_lost', 'run/not_found', 'run/duplicate_event', 'input/invalid', 'ok', 'run/lease_lost']);
+      const first = outcomes[0]!;
+      expect(first.ok && first.event).toMatchObject({ runId: a.id, seq: 1, type: 'STEP', payload: { step: { step: 1, previewKey: 'pv-batch' } } });
+      expect(first.ok && first.event.createdAt).toBeInstanceOf(Date);
+      expect(await store.get(a.id)).toMatchObject({ lastSeq: 2, stepsDone: 2 });
+      expect(await store.get(b.id)).toMatchObject({ lastSeq: 1, stepsDone: 0 });
+      expect((await store.eventsAfter(a.id, 0)).map((e) => [e.seq, e.payload])).toEqual([
+        [1, { step: { step: 1, previewKey: 'pv-batch' } }],
+        [2, { step: { step: 2, previewKey: null } }],
+      ]);
+      expect((await store.eventsAfter(b.id, 0)).map((e) => e.seq)).toEqual([1]);
+      // the event's images are the run's, as with appendEvent; a refused event's are not
+      expect(await store.referencedKeys(['pv-batch', 'pv-refused'])).toEqual(new Set(['pv-batch']));
+      // a stored seq again, under the lease: a duplicate, not a lost lease; nothing changes
+      const again = await store.appendEvents([
+        { runId: a.id, seq: 2, type: 'STEP', payload: {}, owner: 'w1' },
+        { runId: a.id, seq: 3, type: 'RESULT', payload: { outputKey: 'o' }, owner: 'w1' },
+      ]);
+      expect(again.map((o) => (o.ok ? o.event.seq : isCodedError(o.error) && o.error.code))).toEqual(['run/duplicate_event', 3]);
+      expect(await store.get(a.id)).toMatchObject({ lastSeq: 3, stepsDone: 2 });
+    });
+
     it('deletes finished runs only, with their events', async () => {
       const run = await store.create(newRun());
       await expectCode(store.delete(run.id), 'run/not_deletable');
@@ -390,6 +428,39 @@ export function runStoreConformance(name: string, make: (now: () => Date) => Pro
       expect(await store.eventsAfter(run.id, 0)).toHaveLength(0);
       expect(await store.eventsAfter(keep.id, 0)).toHaveLength(1);
       await expectCode(store.delete(run.id), 'run/not_found');
+    });
+
+    it('counts references to images: deleting a run returns the keys no other run references', async () => {
+      const finish = async (id: string, outputKey: string, previews: string[]) => {
+        await store.claim(id);
+        let seq = 0;
+        for (const p of previews) await store.appendEvent(id, { seq: ++seq, type: 'STEP', payload: { step: { step: seq, previewKey: p } } });
+        await store.markSucceeded(id, { outputKey });
+        await store.appendEvent(id, { seq: ++seq, type: 'RESULT', payload: { outputKey } });
+      };
+      const a = await store.create(newRun({ sourceKey: 'src-shared' }));
+      const b = await store.create(newRun({ sourceKey: 'src-shared' }));
+      await finish(a.id, 'out-a', ['p1', 'p-shared']);
+      await finish(b.id, 'out-b', ['p-shared', 'p2']);
+      expect(await store.referencedKeys(['src-shared', 'out-a', 'p1', 'p-shared', 'p2', 'out-b', 'none'])).toEqual(new Set(['src-shared', 'out-a', 'p1', 'p-shared', 'p2', 'out-b']));
+      expect(new Set(await store.delete(a.id))).toEqual(new Set(['out-a', 'p1']));
+      expect(await store.referencedKeys(['out-a', 'p1', 'p-shared', 'src-shared'])).toEqual(new Set(['p-shared', 'src-shared']));
+      expect(new Set(await store.delete(b.id))).toEqual(new Set(['src-shared', 'p-shared', 'p2', 'out-b']));
+      expect(await store.referencedKeys(['src-shared', 'p-shared'])).toEqual(new Set());
+    });
+
+    it('keeps the owner of a run, filters history by owner and counts its active runs', async () => {
+      const mine = await store.create(newRun({ ownerId: 'key-1' }));
+      await store.create(newRun({ ownerId: 'key-1' }));
+      const other = await store.create(newRun({ ownerId: 'key-2' }));
+      const nobody = await store.create(newRun());
+      expect([mine.ownerId, (await store.get(other.id))!.ownerId, nobody.ownerId]).toEqual(['key-1', 'key-2', null]);
+      expect((await store.list({ ownerId: 'key-1' }, 10)).rows.map((r) => r.ownerId)).toEqual(['key-1', 'key-1']);
+      expect(await store.countActive('key-1')).toBe(2);
+      expect(await store.countActive(null)).toBe(1);
+      await store.requestCancel(mine.id);
+      expect(await store.countActive('key-1')).toBe(1);
+      expect(await store.countActive('key-3')).toBe(0);
     });
 
     it('counts runs by status', async () => {

@@ -43,6 +43,8 @@ export interface RunRecord {
   readonly leaseExpiresAt: Date | null;
   /** Steps done at the last stored checkpoint (0: none); a resumed run starts there. */
   readonly checkpointStep: number;
+  /** The API key that created the run; null for the operator's key and the open mode. */
+  readonly ownerId: string | null;
 }
 
 /** A worker's hold on a RUNNING run: who, and for how long from now. */
@@ -72,6 +74,8 @@ export interface NewRun {
   readonly seed: number;
   readonly totalSteps: number;
   readonly sourceKey: string;
+  /** The creating API key's id (null: none). */
+  readonly ownerId?: string | null;
   /** Default: the store's clock. */
   readonly createdAt?: Date;
 }
@@ -80,6 +84,8 @@ export interface RunFilter {
   /** One status or any of several. */
   readonly status?: RunStatus | readonly RunStatus[];
   readonly task?: string;
+  /** Only this owner's runs. */
+  readonly ownerId?: string;
   /** Inclusive lower bound on createdAt. */
   readonly createdAfter?: Date;
   /** Exclusive upper bound on createdAt. */

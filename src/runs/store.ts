@@ -20,6 +20,14 @@ import type {
   TransitionResult,
 } from './record';
 
+/** One event of a batch for {@link RunStore.appendEvents}. */
+export interface RunEventAppend extends NewRunEvent {
+  readonly runId: string;
+}
+
+/** What became of one event of a batch: stored, or refused with the error appendEvent would throw. */
+export type RunEventAppendOutcome = { readonly ok: true; readonly event: RunEventRecord } | { readonly ok: false; readonly error: Error };
+
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 200;
 
@@ -67,8 +75,15 @@ export interface RunStore {
    * FAILED runs throw 'run/not_cancellable'. Unknown ids throw 'run/not_found'.
    */
   requestCancel(id: string): Promise<RunRecord>;
-  /** Deletes a terminal run and its events ('run/not_deletable' otherwise, 'run/not_found'). */
-  delete(id: string): Promise<void>;
+  /**
+   * Deletes a terminal run and its events ('run/not_deletable' otherwise, 'run/not_found').
+   * Returns the image keys no run references any more (the caller removes their files).
+   */
+  delete(id: string): Promise<string[]>;
+  /** Which of `keys` some run still references (its source, a preview in its events, its output). */
+  referencedKeys(keys: readonly string[]): Promise<Set<string>>;
+  /** How many of this owner's runs are QUEUED or RUNNING. */
+  countActive(ownerId: string | null): Promise<number>;
   /**
    * A RUNNING run whose worker is gone: CANCELLED when its cancel had been requested, QUEUED when
    * attempts < maxAttempts (lease cleared, checkpoint kept, event seqs continue), else FAILED with
@@ -86,6 +101,14 @@ export interface RunStore {
    * Throws 'run/duplicate_event' for a seq already stored, 'run/not_found' for an unknown run.
    */
   appendEvent(runId: string, event: NewRunEvent): Promise<RunEventRecord>;
+  /**
+   * Stores several events (of any runs) in one transaction, each exactly as {@link appendEvent}
+   * would store it alone: the same checks (the lease when `owner` is given; lastSeq below seq),
+   * the same effects. One event's refusal ('run/lease_lost', 'run/duplicate_event',
+   * 'run/not_found', 'input/invalid') is that event's outcome and does not stop the others; a
+   * run's events are applied in the order given. A failure of the database itself rejects the call.
+   */
+  appendEvents(events: readonly RunEventAppend[]): Promise<RunEventAppendOutcome[]>;
   /** The run's events with seq > afterSeq, by seq (empty for an unknown run). */
   eventsAfter(runId: string, afterSeq: number, limit?: number): Promise<RunEventRecord[]>;
   /** How many runs are in each status (zeros included). */

@@ -8,13 +8,13 @@
 import type { RunCheckpoint, RunEvent } from '../engine';
 import { decodeCheckpoint, encodeCheckpoint } from '../engine';
 import { CodedError, isCodedError } from '../errors';
-import { encodePng, pngToTensor, rgbToPng } from '../images';
+import { pngToTensor } from '../images';
 import { topics } from '../events/event-bus';
 import type { CancelRequest } from '../events/event-bus';
 import type { Logger } from '../logger';
-import { l2Distance, psnr, ssim } from '../metrics/image-metrics';
 import type { RunRecord, WorkerInfo, WorkerRegistry } from '../runs';
 import type { RunDeps } from './run-service';
+import { type ImageJobs, startImageJobsThread } from './image-jobs';
 
 interface Active {
   run: RunRecord;
@@ -37,6 +37,8 @@ export interface DispatcherOptions {
   checkpointEvery: number;
   /** where this worker advertises itself (heartbeat at every renewal) */
   presence: { registry: WorkerRegistry; info: WorkerInfo };
+  /** preview and output PNGs, result metrics; default: a thread of their own (off the event loop) */
+  images?: ImageJobs;
 }
 
 export class Dispatcher {
@@ -48,8 +50,11 @@ export class Dispatcher {
   private readonly stopping = new Promise<void>((resolve) => (this.stopSignal = resolve));
   private renewTimer: NodeJS.Timeout | null = null;
   private renewing: Promise<void> = Promise.resolve();
+  private readonly images: ImageJobs;
 
-  constructor(private readonly deps: Omit<RunDeps, 'catalog'> & DispatcherOptions) {}
+  constructor(private readonly deps: Omit<RunDeps, 'catalog'> & DispatcherOptions) {
+    this.images = deps.images ?? startImageJobsThread();
+  }
 
   /** Advertise this worker, then claim and run work until stop(). */
   async start(): Promise<void> {
@@ -130,6 +135,7 @@ export class Dispatcher {
       }
       await all;
     }
+    await this.images.close();
     await this.deps.presence.registry.remove(this.deps.presence.info.id).catch(() => undefined);
   }
 
@@ -189,7 +195,7 @@ export class Dispatcher {
       await publishRun();
       const source = await storage.get(run.sourceKey);
       if (!source) throw new CodedError('storage/not_found', `source image ${run.sourceKey} is missing from storage`, { key: run.sourceKey });
-      const { tensor, width } = await pngToTensor(source.bytes);
+      const { tensor } = await pngToTensor(source.bytes);
       const image = tensor.map((v) => 2 * v - 1);
       const params = { ...run.params, seed: run.seed };
       const resume = await this.checkpointOf(run);
@@ -204,7 +210,7 @@ export class Dispatcher {
         if (a.lost) continue; // drain the engine's events; write nothing
         if (ev.type === 'step') {
           stepsDone = ev.step;
-          const previewKey = ev.preview ? (await storage.put(await rgbToPng(ev.preview.rgb, ev.preview.width, ev.preview.height), 'image/png')).key : null;
+          const previewKey = ev.preview ? await this.storePreview(run.id, ev.step, ev.preview) : null;
           await events.append(run.id, { type: 'STEP', step: { step: ev.step, totalSteps: ev.totalSteps, t: ev.t, energies: ev.energies, previewKey } }, stepsDone, owner);
           if (ev.checkpoint) await store.saveCheckpoint(run.id, owner, { step: ev.checkpoint.stepsDone, bytes: encodeCheckpoint(ev.checkpoint) });
         } else terminal = ev;
@@ -213,9 +219,11 @@ export class Dispatcher {
       if (!terminal) throw new Error('the engine ended the run without a result');
       switch (terminal.type) {
         case 'result': {
-          const out = await storage.put(await encodePng(terminal.image, terminal.size), 'image/png');
-          const src01 = tensor;
-          const metrics = { l2: l2Distance(src01, terminal.image), psnr: psnr(src01, terminal.image), ssim: ssim(src01, terminal.image, width) };
+          // encoding and metrics (SSIM in JS) in the image thread; the source was in [0, 1] already
+          const { png, metrics } = await this.images.result(terminal.image, terminal.size, tensor);
+          const out = await storage.put(png, 'image/png').catch((e: unknown) => {
+            throw isCodedError(e, 'storage/failed') ? e : new CodedError('storage/failed', `the output image could not be stored: ${(e as Error)?.message ?? String(e)}`);
+          });
           const { applied } = await store.markSucceeded(run.id, { outputKey: out.key, timings: { ...terminal.timings }, metrics, stepsDone }, owner);
           if (applied) await events.append(run.id, { type: 'RESULT', outputKey: out.key });
           break;
@@ -249,6 +257,20 @@ export class Dispatcher {
     } finally {
       events.forget(run.id);
       await publishRun().catch(() => {});
+    }
+  }
+
+  /**
+   * A step's preview, encoded (in the image thread) and stored; its key, or null when it could not
+   * be had: a preview is an extra, so the step goes out without it and the run goes on.
+   */
+  private async storePreview(runId: string, step: number, preview: { rgb: Uint8Array; width: number; height: number }): Promise<string | null> {
+    try {
+      const png = await this.images.previewPng(preview.rgb, preview.width, preview.height);
+      return (await this.deps.storage.put(png, 'image/png')).key;
+    } catch (e) {
+      this.deps.log.warn({ runId, step, err: (e as Error)?.message ?? String(e) }, 'a preview could not be stored; the step goes out without one');
+      return null;
     }
   }
 

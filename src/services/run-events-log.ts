@@ -1,18 +1,23 @@
 /**
  * Appends a run's events to its persisted log (for replay by seq) and publishes them live, in
- * that order, with one seq counter per run.
+ * that order, with one seq counter per run. Appends of different runs asked for in the same turn
+ * (a batched engine step's STEP events) are written in one transaction (EventWriteCoalescer).
  */
 import type { EventBus } from '../events/event-bus';
 import { topics } from '../events/event-bus';
 import { isCodedError } from '../errors';
 import type { RunStore } from '../runs';
 import { EventPayload, RunEventView, viewOf } from './run-events';
+import { EventWriteCoalescer } from './event-write-coalescer';
 
 export class RunEventsLog {
   private readonly seqs = new Map<string, number>();
   private readonly chains = new Map<string, Promise<unknown>>();
+  readonly writer: EventWriteCoalescer;
 
-  constructor(private readonly store: RunStore, private readonly bus: EventBus) {}
+  constructor(private readonly store: RunStore, private readonly bus: EventBus) {
+    this.writer = new EventWriteCoalescer(store);
+  }
 
   /** Start numbering after `lastSeq` (the run's last persisted seq). */
   track(runId: string, lastSeq: number): void {
@@ -33,7 +38,7 @@ export class RunEventsLog {
     const prev = this.chains.get(runId) ?? Promise.resolve();
     const next = prev.catch(() => undefined).then(async () => {
       const { type, ...rest } = payload;
-      const write = async (seq: number) => this.store.appendEvent(runId, { seq, type, payload: rest, stepsDone, owner });
+      const write = async (seq: number) => this.writer.append(runId, { seq, type, payload: rest, stepsDone, owner });
       let seq = (this.seqs.get(runId) ?? (await this.store.get(runId))?.lastSeq ?? 0) + 1;
       let rec;
       try {

@@ -8,7 +8,7 @@ import type { Engine, PackInfo, RunParams } from '../engine';
 import { resolveParams } from '../engine';
 import type { Logger } from '../logger';
 import { decodeSourceImage, encodePng, parseDataUrl } from '../images';
-import type { ArtifactStorage } from '../storage';
+import { type ArtifactStorage, artifactKey } from '../storage';
 import type { EventBus, RunDeleted } from '../events/event-bus';
 import { isRunDeleted, topics } from '../events/event-bus';
 import type { CancelRequest } from '../events/event-bus';
@@ -20,6 +20,8 @@ import type { RunFilter, RunPage, RunRecord, RunStore } from '../runs';
 import type { PackCatalog } from './pack-catalog';
 import { RunEventsLog } from './run-events-log';
 import { RunEventView, isTerminalEvent, viewOfRecord } from './run-events';
+import { type Principal, SYSTEM_PRINCIPAL, canSee } from '../auth/principal';
+import type { Admission } from './admission';
 
 export interface TranslateRequest {
   task: string;
@@ -41,7 +43,7 @@ export interface RunDeps {
 }
 
 export class RunService {
-  constructor(private readonly deps: Omit<RunDeps, 'engine'> & { config: AppConfig; log: Logger }) {}
+  constructor(private readonly deps: Omit<RunDeps, 'engine'> & { config: AppConfig; log: Logger; admission: Admission }) {}
 
   packs(): PackInfo[] {
     return this.deps.catalog.packs();
@@ -55,10 +57,12 @@ export class RunService {
   }
 
   /** Validate everything first; only then store the source and write the run. */
-  async translate(req: TranslateRequest): Promise<RunRecord> {
-    const { config, storage, store, queue, bus, events } = this.deps;
+  async translate(req: TranslateRequest, principal: Principal = SYSTEM_PRINCIPAL): Promise<RunRecord> {
+    const { config, storage, store, queue, bus, events, admission } = this.deps;
     const pack = this.pack(req.task);
     const { seed, ...settings } = resolveParams(pack, req.params ?? {});
+    const totalSteps = settings.steps * settings.repeats;
+    admission.checkSteps(totalSteps);
     const bytes = 'dataUrl' in req.image ? parseDataUrl(req.image.dataUrl, config.maxImageBytes).bytes : req.image.bytes;
     if (bytes.length > config.maxImageBytes) throw new CodedError('input/image_too_large', `the image has ${bytes.length} bytes; the limit is ${config.maxImageBytes}`, { field: 'image' });
     const source = await decodeSourceImage(bytes, pack.imageSize, { maxBytes: config.maxImageBytes, maxPixels: config.maxImagePixels });
@@ -66,14 +70,16 @@ export class RunService {
     await queue.assertAvailable();
     // the model's input, cropped and resized, is what the run keeps
     const png = await encodePng(source.tensor.map((v) => (v + 1) / 2), pack.imageSize);
-    const { key } = await storage.put(png, 'image/png');
-    const run = await store.create({
-      id: randomUUID(),
-      task: pack.name,
-      params: settings,
-      seed,
-      totalSteps: settings.steps * settings.repeats,
-      sourceKey: key,
+    const run = await admission.admit(principal, totalSteps, async () => {
+      const existed = await storage.exists(artifactKey(png, 'image/png'));
+      const { key } = await storage.put(png, 'image/png');
+      try {
+        return await store.create({ id: randomUUID(), task: pack.name, params: settings, seed, totalSteps, sourceKey: key, ownerId: principal.ownerId });
+      } catch (e) {
+        // no file left behind by a run that was not written
+        if (!existed && !(await store.referencedKeys([key]).catch(() => new Set([key]))).has(key)) await storage.delete(key).catch(() => false);
+        throw e;
+      }
     });
     events.track(run.id, 0);
     try {
@@ -87,24 +93,22 @@ export class RunService {
     return run;
   }
 
-  async get(id: string): Promise<RunRecord> {
+  /** The run, if `principal` may see it; another owner's run is 'run/not_found' as an unknown one is. */
+  async get(id: string, principal: Principal = SYSTEM_PRINCIPAL): Promise<RunRecord> {
     const r = await this.deps.store.get(id);
-    if (!r) throw runNotFound(id);
+    if (!r || !canSee(principal, r)) throw runNotFound(id);
     return r;
   }
 
-  find(id: string): Promise<RunRecord | null> {
-    return this.deps.store.get(id);
-  }
-
-  list(filter: RunFilter, first: number, after?: string | null): Promise<RunPage> {
-    return this.deps.store.list(filter, first, after);
+  /** History: an admin's filter over every run, anyone else's over their own. */
+  list(filter: RunFilter, first: number, after?: string | null, principal: Principal = SYSTEM_PRINCIPAL): Promise<RunPage> {
+    return this.deps.store.list(principal.admin ? filter : { ...filter, ownerId: principal.ownerId ?? '\u0000none' }, first, after);
   }
 
   /** Queued runs are cancelled at once; running ones at their next step, on whichever worker holds them. */
-  async cancel(id: string): Promise<RunRecord> {
+  async cancel(id: string, principal: Principal = SYSTEM_PRINCIPAL): Promise<RunRecord> {
     const { store, events, bus } = this.deps;
-    const before = await this.get(id);
+    const before = await this.get(id, principal);
     const after = await store.requestCancel(id);
     if (before.status === 'QUEUED' && after.status === 'CANCELLED') {
       await events.append(id, { type: 'CANCELLED' });
@@ -117,26 +121,51 @@ export class RunService {
     return after;
   }
 
-  async delete(id: string): Promise<boolean> {
-    await this.get(id);
-    await this.deps.store.delete(id);
-    const deleted: RunDeleted = { deleted: true, id };
+  /** Deletes a finished run, its events, and the image files no other run references. */
+  async delete(id: string, principal: Principal = SYSTEM_PRINCIPAL): Promise<boolean> {
+    const run = await this.get(id, principal);
+    const orphaned = await this.deps.store.delete(id);
+    await this.removeFiles(orphaned);
+    const deleted: RunDeleted = { deleted: true, id, ownerId: run.ownerId };
     this.deps.bus.publish(topics.run(id), deleted);
-    this.deps.bus.publish(topics.runsChanged, { id, deleted: true });
+    this.deps.bus.publish(topics.runsChanged, deleted);
     return true;
+  }
+
+  /**
+   * Removes files no run references. A run created meanwhile may reference the same content
+   * (keys are content hashes): after removing, the references are read again and a file that
+   * gained one is put back.
+   */
+  private async removeFiles(keys: readonly string[]): Promise<void> {
+    const { storage, store, log } = this.deps;
+    const removed: { key: string; bytes: Buffer; contentType: string }[] = [];
+    for (const key of keys) {
+      try {
+        const a = await storage.get(key);
+        if (!a) continue;
+        await storage.delete(key);
+        removed.push({ key, bytes: a.bytes, contentType: a.contentType });
+      } catch (e) {
+        log.warn({ key, err: (e as Error).message }, 'could not remove an unreferenced image');
+      }
+    }
+    if (removed.length === 0) return;
+    const again = await store.referencedKeys(removed.map((r) => r.key));
+    for (const r of removed) if (again.has(r.key)) await storage.put(r.bytes, r.contentType);
   }
 
   /**
    * A run's events after `afterSeq`: the persisted ones first, then live ones, each seq exactly
    * once and in order, ending after the terminal event.
    */
-  events(id: string, afterSeq = 0): AsyncIterable<RunEventView> {
+  events(id: string, afterSeq = 0, principal: Principal = SYSTEM_PRINCIPAL): AsyncIterable<RunEventView> {
     return {
       [Symbol.asyncIterator]: () => {
         // subscribe (confirmed) before reading the log, so nothing published in between is missed
         const sub = this.deps.bus.subscribe(topics.run(id));
         const live = sub[Symbol.asyncIterator]();
-        const gen = this.replayThenLive(id, afterSeq, live, sub.ready);
+        const gen = this.replayThenLive(id, afterSeq, live, sub.ready, principal);
         return {
           next: () => gen.next(),
           // unsubscribing ends a generator parked on live.next() at once
@@ -149,7 +178,7 @@ export class RunService {
     };
   }
 
-  private async *replayThenLive(id: string, afterSeq: number, live: AsyncIterator<unknown>, ready: Promise<void>): AsyncGenerator<RunEventView> {
+  private async *replayThenLive(id: string, afterSeq: number, live: AsyncIterator<unknown>, ready: Promise<void>, principal: Principal): AsyncGenerator<RunEventView> {
     let last = afterSeq;
     /** the log's events after `last` (up to `before`), each once */
     const fromLog = async function* (store: RunStore, before = Infinity): AsyncGenerator<RunEventView> {
@@ -163,7 +192,7 @@ export class RunService {
     };
     try {
       await ready;
-      await this.get(id);
+      await this.get(id, principal);
       for await (const v of fromLog(this.deps.store)) {
         yield v;
         if (isTerminalEvent(v.type)) return;

@@ -97,6 +97,7 @@ for (const backend of backends) {
       reset: async () => {
         await db.prisma.runEvent.deleteMany();
         await db.prisma.run.deleteMany();
+        await db.prisma.artifactRef.deleteMany();
       },
       dispose: async () => {
         await db.close();

@@ -25,7 +25,7 @@ describe('Prisma schema files', () => {
 
   it('declare identical models', () => {
     const a = modelBlocks(sqlite);
-    expect(a.map((b) => /^(?:.*\n)*?(?:model|enum|view|type) (\w+)/.exec(b)?.[1])).toEqual(['Run', 'RunEvent', 'Worker', 'Artifact']);
+    expect(a.map((b) => /^(?:.*\n)*?(?:model|enum|view|type) (\w+)/.exec(b)?.[1])).toEqual(['Run', 'RunEvent', 'Worker', 'Artifact', 'ApiKey', 'Setting', 'ArtifactRef']);
     expect(modelBlocks(postgres)).toEqual(a);
   });
 

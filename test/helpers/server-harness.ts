@@ -73,6 +73,59 @@ export async function startServer(opts: BuildAppOptions): Promise<Running> {
   };
 }
 
+export interface GqlResult<T> {
+  data?: T;
+  errors?: { message: string; extensions?: { code?: string; [k: string]: unknown } }[];
+}
+
+/** A client of a running server that sends `key` (HTTP Authorization, WebSocket connectionParams). */
+export function clientAs(url: string, key?: string) {
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) };
+  return {
+    async gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<GqlResult<T> & { status: number }> {
+      const res = await fetch(`${url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+      return { status: res.status, ...((await res.json()) as GqlResult<T>) };
+    },
+    /** Collects a subscription's results until it completes, errs, or the socket closes. */
+    subscribe<T>(query: string, variables: Record<string, unknown>, untilCount = Infinity): Promise<{ events: T[]; error?: unknown; closeCode?: number; closeReason?: string }> {
+      return new Promise((resolve) => {
+        let closeCode: number | undefined;
+        let closeReason: string | undefined;
+        const ws = createClient({
+          url: `${url.replace('http', 'ws')}/graphql`,
+          webSocketImpl: WebSocket,
+          retryAttempts: 0,
+          connectionParams: key ? { authorization: `Bearer ${key}` } : {},
+          on: { closed: (e) => { const ev = e as { code?: number; reason?: string }; closeCode = ev.code; closeReason = ev.reason; } },
+        });
+        const events: T[] = [];
+        let finished = false;
+        const done = (r: { events: T[]; error?: unknown }) => {
+          if (finished) return;
+          finished = true;
+          void ws.dispose();
+          resolve({ ...r, events: r.events.slice(), closeCode, closeReason });
+        };
+        const unsubscribe = ws.subscribe<T>({ query, variables }, {
+          next: (v) => {
+            if (finished) return;
+            if (v.errors) done({ events, error: v.errors });
+            else {
+              events.push(v.data as T);
+              if (events.length >= untilCount) {
+                unsubscribe();
+                done({ events });
+              }
+            }
+          },
+          error: (e) => done({ events, error: e }),
+          complete: () => done({ events }),
+        });
+      });
+    },
+  };
+}
+
 /** A size x size PNG (random pixels) as a data URL. */
 export async function pngDataUrl(size = 64, seed = 1): Promise<string> {
   const raw = Buffer.alloc(size * size * 3);

@@ -121,7 +121,26 @@ function toRecord(row: Omit<RunRow, 'checkpoint'>): RunRecord {
     leaseOwner: row.leaseOwner,
     leaseExpiresAt: row.leaseExpiresAt,
     checkpointStep: row.checkpointStep,
+    ownerId: row.ownerId,
   };
+}
+
+/** The image keys an event payload references (a STEP's preview, a RESULT's output). */
+export function artifactKeysOf(payload: unknown): string[] {
+  const keys: string[] = [];
+  if (payload && typeof payload === 'object') {
+    const p = payload as { outputKey?: unknown; step?: { previewKey?: unknown } };
+    if (typeof p.outputKey === 'string') keys.push(p.outputKey);
+    if (typeof p.step?.previewKey === 'string') keys.push(p.step.previewKey);
+  }
+  return keys;
+}
+
+type RefWriter = Pick<PrismaClient, 'artifactRef'>;
+
+/** Records that `runId` references `keys` (idempotent). */
+export async function addArtifactRefs(tx: RefWriter, runId: string, keys: readonly string[]): Promise<void> {
+  for (const key of keys) await tx.artifactRef.upsert({ where: { key_runId: { key, runId } }, create: { key, runId }, update: {} });
 }
 
 /** Reads of a run never load its checkpoint bytes. */
@@ -129,6 +148,7 @@ const RUN_COLUMNS = {
   id: true, status: true, task: true, sampler: true, params: true, seed: true, totalSteps: true, lastSeq: true, stepsDone: true,
   attempts: true, cancelRequested: true, createdAt: true, startedAt: true, finishedAt: true, timings: true, errorCode: true,
   errorMessage: true, sourceKey: true, outputKey: true, metrics: true, leaseOwner: true, leaseExpiresAt: true, checkpointStep: true,
+  ownerId: true,
 } as const;
 
 
@@ -200,19 +220,24 @@ export class PrismaRunStore implements RunStore {
     const id = run.id ?? randomUUID();
     return this.guard('create', async () => {
       try {
-        const row = await this.prisma.run.create({
-          data: {
-            id,
-            status: 'QUEUED',
-            task: run.task,
-            sampler: params.data.sampler,
-            params: JSON.stringify(params.data),
-            seed: BigInt(run.seed),
-            totalSteps: run.totalSteps,
-            sourceKey: run.sourceKey,
-            createdAt: run.createdAt ?? this.now(),
-          },
-          select: RUN_COLUMNS,
+        const row = await this.prisma.$transaction(async (tx) => {
+          const created = await tx.run.create({
+            data: {
+              id,
+              status: 'QUEUED',
+              task: run.task,
+              sampler: params.data.sampler,
+              params: JSON.stringify(params.data),
+              seed: BigInt(run.seed),
+              totalSteps: run.totalSteps,
+              sourceKey: run.sourceKey,
+              ownerId: run.ownerId ?? null,
+              createdAt: run.createdAt ?? this.now(),
+            },
+            select: RUN_COLUMNS,
+          });
+          await addArtifactRefs(tx, id, [run.sourceKey]);
+          return created;
         });
         return toRecord(row);
       } catch (e) {
@@ -240,6 +265,7 @@ export class PrismaRunStore implements RunStore {
       and.push({ status: { in: [...statuses] } });
     }
     if (filter.task !== undefined) and.push({ task: filter.task });
+    if (filter.ownerId !== undefined) and.push({ ownerId: filter.ownerId });
     if (filter.createdAfter !== undefined) and.push({ createdAt: { gte: filter.createdAfter } });
     if (filter.createdBefore !== undefined) and.push({ createdAt: { lt: filter.createdBefore } });
     if (cursor) {
@@ -369,7 +395,7 @@ export class PrismaRunStore implements RunStore {
 
   async markSucceeded(id: string, result: RunResult, owner?: string): Promise<TransitionResult> {
     if (result.stepsDone !== undefined) requireInt(result.stepsDone, 'stepsDone', 0);
-    return this.apply(
+    const r = await this.apply(
       'markSucceeded',
       id,
       transition('RUNNING', 'SUCCEEDED'),
@@ -383,6 +409,8 @@ export class PrismaRunStore implements RunStore {
       },
       ownedBy(owner),
     );
+    if (r.applied) await this.guard('markSucceeded', () => addArtifactRefs(this.prisma, id, [result.outputKey]));
+    return r;
   }
 
   async markFailed(id: string, code: string, message: string, owner?: string): Promise<TransitionResult> {
@@ -431,12 +459,19 @@ export class PrismaRunStore implements RunStore {
     }
   }
 
-  async delete(id: string): Promise<void> {
+  async delete(id: string): Promise<string[]> {
     return this.guard('delete', async () => {
-      const { count } = await this.prisma.run.deleteMany({
-        where: { id, status: { in: [...TERMINAL_STATUSES] } },
+      const orphaned = await this.prisma.$transaction(async (tx) => {
+        const { count } = await tx.run.deleteMany({ where: { id, status: { in: [...TERMINAL_STATUSES] } } });
+        if (count === 0) return null;
+        const refs = await tx.artifactRef.findMany({ where: { runId: id }, select: { key: true } });
+        await tx.artifactRef.deleteMany({ where: { runId: id } });
+        const keys = refs.map((r) => r.key);
+        const still = await tx.artifactRef.findMany({ where: { key: { in: keys } }, select: { key: true }, distinct: ['key'] });
+        const kept = new Set(still.map((r) => r.key));
+        return keys.filter((k) => !kept.has(k));
       });
-      if (count === 1) return;
+      if (orphaned) return orphaned;
       const row = await this.prisma.run.findUnique({ where: { id }, select: { status: true } });
       if (!row) throw notFound(id);
       throw new CodedError('run/not_deletable', `Run ${id} is ${row.status}; only finished runs can be deleted`, {
@@ -498,6 +533,7 @@ export class PrismaRunStore implements RunStore {
             if (run.status === 'RUNNING' && run.leaseOwner === event.owner) throw duplicateEvent(runId, event.seq);
             throw new CodedError('run/lease_lost', `Run ${runId} is no longer held by ${event.owner}`, { runId, owner: event.owner, status: run.status });
           }
+          await addArtifactRefs(tx, runId, artifactKeysOf(event.payload));
           return tx.runEvent.create({
             data: { runId, seq: event.seq, type: event.type, payload: JSON.stringify(event.payload ?? null), createdAt: this.now() },
           });
@@ -529,12 +565,101 @@ export class PrismaRunStore implements RunStore {
     });
   }
 
+  async referencedKeys(keys: readonly string[]): Promise<Set<string>> {
+    if (keys.length === 0) return new Set();
+    return this.guard('referencedKeys', async () => {
+      const rows = await this.prisma.artifactRef.findMany({ where: { key: { in: [...keys] } }, select: { key: true }, distinct: ['key'] });
+      return new Set(rows.map((r) => r.key));
+    });
+  }
+
+  async countActive(ownerId: string | null): Promise<number> {
+    return this.guard('countActive', () => this.prisma.run.count({ where: { ownerId, status: { in: ['QUEUED', 'RUNNING'] } } }));
+  }
+
   async countsByStatus(): Promise<RunCounts> {
     return this.guard('countsByStatus', async () => {
       const groups = await this.prisma.run.groupBy({ by: ['status'], _count: { _all: true } });
       const counts: { [S in RunStatus]: number } = { QUEUED: 0, RUNNING: 0, SUCCEEDED: 0, FAILED: 0, CANCELLED: 0 };
       for (const g of groups) counts[asStatus(g.status)] = g._count._all;
       return counts;
+    });
+  }
+
+  /**
+   * Several events in one transaction (the embedded database commits once for a whole batched
+   * step rather than once per run), each checked and written as appendEvent does it; a refused
+   * event is skipped and its error returned in its place. Should the batch trip over a write
+   * racing it (a key violation its checks did not foresee, a deadlock), each event is retried
+   * alone through appendEvent.
+   */
+  async appendEvents(events: readonly import('../../runs').RunEventAppend[]): Promise<import('../../runs').RunEventAppendOutcome[]> {
+    type Outcome = import('../../runs').RunEventAppendOutcome;
+    const out: (Outcome | undefined)[] = events.map((e) => {
+      try {
+        requireInt(e.seq, 'seq', 1, 2 ** 31 - 1);
+        if (!isRunEventType(e.type)) throw new CodedError('input/invalid', `Unknown event type ${JSON.stringify(e.type)}`);
+        if (e.stepsDone !== undefined) requireInt(e.stepsDone, 'stepsDone', 0);
+        return undefined;
+      } catch (error) {
+        return { ok: false, error: error as Error };
+      }
+    });
+    const todo = events.map((e, i) => ({ e, i })).filter(({ i }) => out[i] === undefined);
+    if (todo.length === 0) return out as Outcome[];
+    // one lock order for every writer (PostgreSQL row locks): by run, a run's events as given
+    todo.sort((a, b) => (a.e.runId < b.e.runId ? -1 : a.e.runId > b.e.runId ? 1 : a.i - b.i));
+    return this.guard('appendEvents', async () => {
+      let done: [number, Outcome][];
+      try {
+        done = await this.prisma.$transaction(async (tx) => {
+          const rows: RunEventRow[] = [];
+          const results: [number, Outcome][] = [];
+          for (const { e, i } of todo) {
+            const { runId, seq, owner } = e;
+            const { count } = await tx.run.updateMany({
+              where: { id: runId, lastSeq: { lt: seq }, ...(owner !== undefined ? { status: 'RUNNING', leaseOwner: owner } : {}) },
+              data: { lastSeq: seq, ...(e.stepsDone !== undefined ? { stepsDone: e.stepsDone } : {}) },
+            });
+            if (count === 0) {
+              const run = await tx.run.findUnique({ where: { id: runId }, select: { status: true, leaseOwner: true } });
+              if (!run) {
+                results.push([i, { ok: false, error: notFound(runId) }]);
+                continue;
+              }
+              if (owner !== undefined) {
+                const error = run.status === 'RUNNING' && run.leaseOwner === owner ? duplicateEvent(runId, seq) : new CodedError('run/lease_lost', `Run ${runId} is no longer held by ${owner}`, { runId, owner, status: run.status });
+                results.push([i, { ok: false, error }]);
+                continue;
+              }
+              // without an owner, appendEvent writes the event all the same unless its seq is taken
+              if (rows.some((r) => r.runId === runId && r.seq === seq) || (await tx.runEvent.findUnique({ where: { runId_seq: { runId, seq } }, select: { seq: true } }))) {
+                results.push([i, { ok: false, error: duplicateEvent(runId, seq) }]);
+                continue;
+              }
+            }
+            await addArtifactRefs(tx, runId, artifactKeysOf(e.payload));
+            const row: RunEventRow = { runId, seq, type: e.type, payload: JSON.stringify(e.payload ?? null), createdAt: this.now() };
+            rows.push(row);
+            results.push([i, { ok: true, event: toEventRecord(row) }]);
+          }
+          if (rows.length > 0) await tx.runEvent.createMany({ data: rows });
+          return results;
+        });
+      } catch (err) {
+        // P2002/P2003: a write raced the batch past its checks. P2034: PostgreSQL broke a deadlock
+        // by aborting this transaction: it holds several runs' rows at once, and another one
+        // (renewLeases' multi-row update) may take the same rows in another order. Either way,
+        // each event alone, one row lock at a time, as appendEvent has it.
+        const code = prismaCode(err);
+        if (code !== 'P2002' && code !== 'P2003' && code !== 'P2034') throw err;
+        done = [];
+        for (const { e, i } of todo) {
+          done.push([i, await this.appendEvent(e.runId, e).then((event): Outcome => ({ ok: true, event }), (error: Error): Outcome => ({ ok: false, error }))]);
+        }
+      }
+      for (const [i, o] of done) out[i] = o;
+      return out as Outcome[];
     });
   }
 }

@@ -29,6 +29,7 @@ export interface Engine {
   start(req: TranslateRequest): Promise<RunHandle>;
   /** Cancel a run; it stops at the next step boundary. */
   cancel(runId: string): void;
+  /** The engine's status; while runs step, as of the latest step boundary (it never waits for a step). */
   status(): Promise<EngineStatus>;
   /** Stop the engine thread; unfinished runs end with engine/closed. */
   close(): Promise<void>;
@@ -48,12 +49,15 @@ export async function startEngineThread(options: EngineOptions, logger?: EngineL
   let nextReq = 1;
   let closed = false;
   let onClosed: (() => void) | null = null;
+  /** the engine's status as of its latest step, start or cancel (see worker-main's pushStatus) */
+  let latest: EngineStatus | null = null;
   const send = (m: ToWorker, transfer: ArrayBuffer[] = []) => worker.postMessage(m, transfer);
 
   const ready = new Promise<PackInfo[]>((resolve, reject) => {
     worker.on('message', (m: FromWorker) => {
       switch (m.type) {
         case 'ready':
+          latest = m.status;
           resolve(m.packs);
           break;
         case 'failed':
@@ -68,8 +72,12 @@ export async function startEngineThread(options: EngineOptions, logger?: EngineL
           pending.delete(m.reqId);
           break;
         case 'status':
+          latest = m.status;
           pending.get(m.reqId)?.resolve(m.status);
           pending.delete(m.reqId);
+          break;
+        case 'statusUpdate':
+          latest = m.status;
           break;
         case 'event': {
           const ch = channels.get(m.event.runId);
@@ -135,6 +143,10 @@ export async function startEngineThread(options: EngineOptions, logger?: EngineL
       if (!closed) send({ type: 'cancel', runId });
     },
     status() {
+      // While runs step, the engine thread is inside session.run most of the time and would answer
+      // only at the end of the step: report its status as of the latest step instead (/healthz
+      // and engineStatus stay fast). An idle engine answers at once, with a current rate.
+      if (latest && channels.size > 0 && !closed) return Promise.resolve({ ...latest, lastBatchSizes: [...latest.lastBatchSizes] });
       return request<EngineStatus>((reqId) => ({ type: 'status', reqId }));
     },
     async close() {

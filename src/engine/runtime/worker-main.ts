@@ -20,13 +20,27 @@ async function main(): Promise<void> {
     return;
   }
   post({ type: 'ready', packs: core.packs(), status: core.status() });
+  // The status after whatever this turn changed (a batched step's events, a start, a cancel), once
+  // per turn: session.run blocks this thread for a whole step, so the host answers status() from
+  // these rather than asking and waiting for the step to end.
+  let statusQueued = false;
+  const pushStatus = () => {
+    if (statusQueued) return;
+    statusQueued = true;
+    setImmediate(() => {
+      statusQueued = false;
+      post({ type: 'statusUpdate', status: core.status() });
+    });
+  };
   port.on('message', (m: ToWorker) => {
     switch (m.type) {
       case 'start':
+        pushStatus();
         try {
           const { runId, params } = core.start(m.request, (event) => {
-            const transfer = event.type === 'result' ? [event.image.buffer as ArrayBuffer] : [];
+            const transfer = event.type === 'result' ? [event.image.buffer as ArrayBuffer] : event.type === 'step' && event.preview ? [event.preview.rgb.buffer as ArrayBuffer] : [];
             post({ type: 'event', event }, transfer);
+            pushStatus();
           });
           post({ type: 'started', reqId: m.reqId, runId, params });
         } catch (e) {
@@ -36,6 +50,7 @@ async function main(): Promise<void> {
         break;
       case 'cancel':
         core.cancel(m.runId);
+        pushStatus();
         break;
       case 'status':
         post({ type: 'status', reqId: m.reqId, status: core.status() });

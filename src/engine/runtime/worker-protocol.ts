@@ -20,5 +20,7 @@ export type FromWorker =
   | { type: 'rejected'; reqId: number; code: EngineErrorCode; message: string; details: Record<string, unknown> }
   | { type: 'event'; event: RunEvent }
   | { type: 'status'; reqId: number; status: EngineStatus }
+  /** unasked: the engine's status after a step, a start or a cancel (the host answers status() from it while runs step) */
+  | { type: 'statusUpdate'; status: EngineStatus }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown> }
   | { type: 'closed' };
