@@ -4,7 +4,7 @@ import { topics } from '../events/event-bus';
 import type { RunDeleted } from '../events/event-bus';
 import { canSee } from '../auth/principal';
 import { MAX_PAGE_SIZE, encodeRunCursor } from '../runs';
-import type { RunRecord } from '../runs';
+import type { RunPage, RunRecord } from '../runs';
 import type { RunEventView } from '../services/run-events';
 import type { GraphQLContext } from './context';
 import { translateIterationErrors } from './errors';
@@ -26,6 +26,19 @@ class RunEventsArgs {
   @Field(() => Int, { defaultValue: 0, description: 'replay events with seq > afterSeq first' }) afterSeq!: number;
 }
 
+/**
+ * One operation asking for the same page under many aliases reads it once: aliases of
+ * runs(first: 200) cost the database one query, not one each.
+ */
+const pagesOf = new WeakMap<GraphQLContext, Map<string, Promise<RunPage>>>();
+function pageOnce(ctx: GraphQLContext, key: string, read: () => Promise<RunPage>): Promise<RunPage> {
+  let pages = pagesOf.get(ctx);
+  if (!pages) pagesOf.set(ctx, (pages = new Map()));
+  let page = pages.get(key);
+  if (!page) pages.set(key, (page = read()));
+  return page;
+}
+
 @Resolver(() => RunType)
 export class RunResolver {
   @Query(() => RunType, { description: 'a run by id (error run/not_found if there is none)' })
@@ -38,7 +51,8 @@ export class RunResolver {
     {
       if (first < 1 || first > MAX_PAGE_SIZE) throw new CodedError('input/invalid', `first must be in 1..${MAX_PAGE_SIZE}, got ${first}`, { field: 'first' });
       if (filter?.createdAfter && Number.isNaN(filter.createdAfter.getTime())) throw new CodedError('input/invalid', 'createdAfter is not a date', { field: 'filter.createdAfter' });
-      const page = await ctx.services.runs.list({ status: filter?.status, task: filter?.task, createdAfter: filter?.createdAfter, createdBefore: filter?.createdBefore }, first, after ?? null, ctx.principal);
+      const f = { status: filter?.status, task: filter?.task, createdAfter: filter?.createdAfter, createdBefore: filter?.createdBefore };
+      const page = await pageOnce(ctx, JSON.stringify([f, first, after ?? null]), () => ctx.services.runs.list(f, first, after ?? null, ctx.principal));
       return {
         edges: page.rows.map((r) => ({ cursor: encodeRunCursor({ createdAt: r.createdAt, id: r.id }), node: toRunType(r, ctx.services.urls) })),
         pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },

@@ -85,9 +85,14 @@ export function toRunType(r: RunRecord, urls: UrlSigner): RunType {
     metrics: r.metrics ? { ...r.metrics, psnr: Number.isFinite(r.metrics.psnr) ? r.metrics.psnr : 100 } : null,
     error: r.errorCode ? { code: r.errorCode, message: r.errorMessage ?? '' } : null,
     sourceKey: r.sourceKey,
-    sourceUrl: urls.url(r.sourceKey),
+    // signed only when asked for: a history page of ids signs nothing
+    get sourceUrl() {
+      return urls.url(r.sourceKey);
+    },
     outputKey: r.outputKey,
-    outputUrl: urls.url(r.outputKey),
+    get outputUrl() {
+      return urls.url(r.outputKey);
+    },
   };
 }
 
