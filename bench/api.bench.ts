@@ -29,14 +29,8 @@ import { createLogger } from '../src/logger';
 import { resolveParams } from '../src/engine';
 import type { RunStore } from '../src/runs';
 import { table } from './table';
+import { arg } from './args';
 
-function arg(name: string, d: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return d;
-  const n = Number(process.argv[i + 1]);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} needs a positive number`);
-  return n;
-}
 const RUNS = arg('runs', 16);
 const REQUESTS = arg('requests', 500);
 const EVERY_MS = arg('every', 20);

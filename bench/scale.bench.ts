@@ -34,14 +34,8 @@ import { MemoryEventBus } from '../src/events/memory-event-bus';
 import { RedisEventBus } from '../src/adapters/redis/event-bus';
 import type { EventBus } from '../src/events/event-bus';
 import { table } from './table';
+import { arg } from './args';
 
-function arg(name: string, d: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return d;
-  const n = Number(process.argv[i + 1]);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} needs a positive number`);
-  return n;
-}
 const RUNS = arg('runs', 16);
 const STEPS = arg('steps', 50);
 const EVENTS = arg('events', 500);
