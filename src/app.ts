@@ -13,6 +13,7 @@ import express from 'express';
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { graphqlUploadExpress } from 'graphql-upload-minimal';
 import { AppConfig, loadConfig } from './config';
 import { createLogger, Logger } from './logger';
@@ -27,6 +28,7 @@ import { buildAppSchema } from './resolvers/schema';
 import { formatGraphQLError } from './resolvers/errors';
 import type { AppServices, GraphQLContext } from './resolvers/context';
 import { mountRoutes } from './http/routes';
+import { graphiqlPage, mountWeb } from './http/web';
 import { authenticateHttp, principalOf } from './http/auth';
 import { createWebSocketServer } from './http/websocket';
 import { queryLimitRules, queryLimitsPlugin, tokenLimitMiddleware } from './http/query-limits';
@@ -121,12 +123,15 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<App> {
       parseOptions: { maxTokens: config.maxQueryTokens },
       plugins: [
         ApolloServerPluginDrainHttpServer({ httpServer }),
+        // the CDN landing page is replaced by the bundled IDE (src/http/web.ts)
+        ApolloServerPluginLandingPageDisabled(),
         { async serverWillStart() { return { async drainServer() { await ws.dispose(); } }; } },
         queryLimitsPlugin(),
       ],
       formatError: (formatted, error) => formatGraphQLError(formatted, error, log),
     });
     mountRoutes(app, { services, storage, database: ports.db.provider, pingDatabase: () => ports.db.prisma.$queryRawUnsafe('SELECT 1') });
+    mountWeb(app);
 
     let started = false;
     return {
@@ -143,6 +148,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<App> {
         // handler, app-wide
         app.all(
           '/graphql',
+          graphiqlPage(),
           originGuard(origins),
           authenticateHttp(auth),
           multipartBody(graphqlUploadExpress({ maxFileSize: config.maxImageBytes + 1, maxFiles: 1 })),
