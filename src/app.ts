@@ -35,6 +35,7 @@ import { queryLimitRules, queryLimitsPlugin, tokenLimitMiddleware } from './http
 import { corsHeaders, originGuard, originPolicy } from './http/cors';
 import { errorHandler, jsonBody, multipartBody, notFound, requestIdOf, requestIds } from './http/request-errors';
 import { MAX_PAGE_SIZE } from './runs';
+import { requestLog } from './http/request-log';
 
 export interface BuildAppOptions {
   /** configuration over the environment's (loadConfig) */
@@ -97,7 +98,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<App> {
 
     const app = express();
     app.disable('x-powered-by');
-    app.use(requestIds(), corsHeaders(origins));
+    app.use(requestIds(), requestLog(log), corsHeaders(origins));
     const httpServer = http.createServer(app);
     const ws = createWebSocketServer({
       httpServer,
@@ -121,6 +122,8 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<App> {
       includeStacktraceInErrorResponses: false,
       // the backstop of the token check that tokenLimitMiddleware runs before parsing
       parseOptions: { maxTokens: config.maxQueryTokens },
+      // SIGINT/SIGTERM belong to stopOnSignals (src/compose.ts): Apollo's own handlers re-raised the signal
+      stopOnTerminationSignals: false,
       plugins: [
         ApolloServerPluginDrainHttpServer({ httpServer }),
         // the CDN landing page is replaced by the bundled IDE (src/http/web.ts)

@@ -25,6 +25,7 @@ import { TableRunQueue } from './queue/table-queue';
 import type { RunQueue } from './queue/run-queue';
 import type { RunStore, WorkerInfo, WorkerRegistry } from './runs';
 import { RunEventsLog } from './services/run-events-log';
+import { withRunTransitionLog } from './services/run-log';
 import { Dispatcher } from './services/dispatcher';
 import { PackCatalog } from './services/pack-catalog';
 import { Supervisor } from './services/supervisor';
@@ -58,8 +59,10 @@ export async function openPorts(config: AppConfig, log: Logger): Promise<Ports> 
   try {
     const store = new PrismaRunStore(db.prisma);
     const storage = config.storage === 'postgres' ? new DatabaseArtifactStorage(db.prisma) : new LocalDiskStorage(config.artifactsDir);
-    const bus: EventBus = config.events === 'redis' ? await RedisEventBus.connect({ url: config.redisUrl, namespace: config.redisPrefix }) : new MemoryEventBus();
-    closers.push(() => bus.close());
+    const raw: EventBus = config.events === 'redis' ? await RedisEventBus.connect({ url: config.redisUrl, namespace: config.redisPrefix }) : new MemoryEventBus();
+    closers.push(() => raw.close());
+    // one log line per run transition, by the process that publishes it (src/services/run-log.ts)
+    const bus = withRunTransitionLog(raw, log);
     const queue = (tasks?: readonly string[]): RunQueue => {
       const q = config.queue === 'redis' ? new BullRunQueue({ url: config.redisUrl, prefix: config.redisPrefix, tasks }) : new TableRunQueue(store, tasks ? { tasks } : {});
       closers.push(() => q.close());
@@ -87,15 +90,30 @@ export function startEngine(config: AppConfig, log: Logger): Promise<Engine> {
   );
 }
 
-/** Runs `stop` once on the first SIGINT or SIGTERM, then exits. */
+/**
+ * Runs `stop` once on the first SIGINT or SIGTERM, then exits (1 if it threw). The one owner of
+ * these signals: Apollo's own handlers are off (stopOnTerminationSignals: false in src/app.ts);
+ * with them on, Apollo stopped itself and then re-raised the signal (process.kill), so each
+ * shutdown saw the signal twice. A repeated signal while stopping is logged at debug only.
+ */
 export function stopOnSignals(log: Logger, stop: () => Promise<void>): void {
   let stopping = false;
   const shutdown = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      log.debug({ signal }, 'already stopping');
+      return;
+    }
     stopping = true;
     log.info({ signal }, 'stopping');
-    await stop();
-    process.exit(0);
+    let code = 0;
+    try {
+      await stop();
+    } catch (e) {
+      log.error({ err: (e as Error)?.message ?? String(e) }, 'stopping failed');
+      code = 1;
+    }
+    log.info('stopped');
+    process.exit(code);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

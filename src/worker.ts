@@ -1,5 +1,5 @@
 /**
- * `npm run worker`: an engine worker process (scale-out). It opens the database, the queue, the
+ * `npm run worker` and `egsde worker`: an engine worker process (scale-out). It opens the database, the queue, the
  * event bus and the image storage the configuration names (src/compose.ts), starts the engine,
  * advertises itself (id, provider, packs, capacity) and heartbeats, takes runs only for the packs
  * it has, steps them with the batcher, holds each by a renewed lease and checkpoints it, and
@@ -12,7 +12,8 @@ import type { Engine } from './engine';
 import { openPorts, startEngine, stopOnSignals, supervisorOf, workerDispatcher } from './compose';
 import { PackCatalog } from './services/pack-catalog';
 
-void (async () => {
+/** Start an engine worker from the environment's configuration; resolves once it is ready. */
+export async function work(): Promise<void> {
   const config = loadConfig(process.env);
   const log = createLogger().child({ role: 'worker', workerId: config.workerId });
   const ports = await openPorts(config, log);
@@ -36,7 +37,11 @@ void (async () => {
     await ports.close();
     throw e;
   }
-})().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+}
+
+if (require.main === module) {
+  work().catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

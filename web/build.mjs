@@ -7,11 +7,13 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
 
+// production bundles whatever the caller's NODE_ENV (jest sets 'test', which makes Vite emit dev JSX)
+process.env.NODE_ENV = 'production';
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const force = process.argv.includes('--force');
 const BUNDLES = ['app', 'graphiql'];
 // what every bundle depends on besides its own folder
-const SHARED = ['web/shared', 'schema/schema.graphql', 'client-examples/operations.graphql', 'package-lock.json'];
+const SHARED = ['web/shared', 'models/demo/samples', 'schema/schema.graphql', 'client-examples/operations.graphql', 'package-lock.json'];
 
 function newest(p) {
   if (!fs.existsSync(p)) return 0;

@@ -3,6 +3,9 @@
  *   egsde import --task cat2dog --score afhq_dog_4m.pt --dse cat2dog_dse.pt --out models/cat2dog
  *   egsde keys create --name alice [--rate 30] [--burst 10] [--max-active 4] [--admin]
  *   egsde keys list | egsde keys revoke NAME
+ *   egsde translate IMAGE --pack demo --out OUT.png [--sampler EGSDE|SDEDIT|ILVR] [--steps N] [--M N]
+ *                   [--seed N] [--lambda-s X] [--lambda-i X] [--repeats N] [--models DIR]
+ *   egsde serve | egsde worker      the service (as `npm start`) | an engine worker (as `npm run worker`)
  * The keys commands use DATABASE_URL (default file:./data/egsde.db), as the server does.
  */
 import { Command } from 'commander';
@@ -14,6 +17,7 @@ import { openDatabase } from '../db/client';
 import { loadConfig } from '../config';
 import { PrismaApiKeyStore } from '../adapters/prisma/api-key-store';
 import type { ApiKeyStore } from '../auth/keys';
+import { numberOption, summaryLine, translate, type TranslateOptions } from './translate';
 
 function positive(name: string) {
   return (v: string): number => {
@@ -104,6 +108,34 @@ export function cli(argv: string[]): Promise<void> {
     .action(async (name: string) => {
       if (!(await withKeys((s) => s.revoke(name)))) throw new Error(`no active key ${JSON.stringify(name)}`);
       console.log(`revoked ${name}`);
+    });
+  program
+    .command('translate <image>')
+    .description('translate one image in this process (no server, no database) and write the output PNG')
+    .requiredOption('--pack <pack>', 'a model pack: its name (in --models) or its folder')
+    .requiredOption('--out <file>', 'the output PNG (the pack\'s image size)')
+    .option('--sampler <sampler>', 'EGSDE | SDEDIT | ILVR (default: the pack\'s)')
+    .option('--steps <n>', 'steps per repeat', numberOption('--steps'))
+    .option('--M <n>', 'start time M (the run starts from timestep M-1)', numberOption('--M'))
+    .option('--seed <n>', 'noise seed, 0 .. 2^32-1 (default: random)', numberOption('--seed'))
+    .option('--lambda-s <x>', 'realism weight (EGSDE)', numberOption('--lambda-s'))
+    .option('--lambda-i <x>', 'faithfulness weight (EGSDE)', numberOption('--lambda-i'))
+    .option('--repeats <n>', 'repeats of the whole procedure', numberOption('--repeats'))
+    .option('--models <dir>', 'folder of model packs (default MODELS_DIR or ./models)')
+    .action(async (image: string, o: TranslateOptions) => {
+      console.log(summaryLine(await translate(image, o)));
+    });
+  program
+    .command('serve')
+    .description('start the service, as `npm start` does (configuration from the environment)')
+    .action(async () => {
+      await (await import('../server')).serve();
+    });
+  program
+    .command('worker')
+    .description('start an engine worker, as `npm run worker` does (configuration from the environment)')
+    .action(async () => {
+      await (await import('../worker')).work();
     });
   return program.parseAsync(argv).then(() => undefined);
 }

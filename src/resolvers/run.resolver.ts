@@ -1,4 +1,4 @@
-import { Arg, Args, ArgsType, Ctx, Field, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { CodedError } from '../errors';
 import { topics } from '../events/event-bus';
 import type { RunDeleted } from '../events/event-bus';
@@ -39,8 +39,22 @@ function pageOnce(ctx: GraphQLContext, key: string, read: () => Promise<RunPage>
   return page;
 }
 
+const countsOf = new WeakMap<GraphQLContext, Map<string, Promise<number>>>();
+function countOnce(ctx: GraphQLContext, key: string, read: () => Promise<number>): Promise<number> {
+  let counts = countsOf.get(ctx);
+  if (!counts) countsOf.set(ctx, (counts = new Map()));
+  let n = counts.get(key);
+  if (!n) counts.set(key, (n = read()));
+  return n;
+}
+
 @Resolver(() => RunType)
 export class RunResolver {
+  @FieldResolver(() => Int, { nullable: true, description: '1-based place among the QUEUED runs of the same pack, oldest first (null unless QUEUED)' })
+  queuePosition(@Root() run: RunType, @Ctx() ctx: GraphQLContext): Promise<number | null> {
+    return ctx.services.runs.queuePositionOf(run);
+  }
+
   @Query(() => RunType, { description: 'a run by id (error run/not_found if there is none)' })
   run(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<RunType> {
     return (async () => toRunType(await ctx.services.runs.get(id, ctx.principal), ctx.services.urls))();
@@ -53,9 +67,14 @@ export class RunResolver {
       if (filter?.createdAfter && Number.isNaN(filter.createdAfter.getTime())) throw new CodedError('input/invalid', 'createdAfter is not a date', { field: 'filter.createdAfter' });
       const f = { status: filter?.status, task: filter?.task, createdAfter: filter?.createdAfter, createdBefore: filter?.createdBefore };
       const page = await pageOnce(ctx, JSON.stringify([f, first, after ?? null]), () => ctx.services.runs.list(f, first, after ?? null, ctx.principal));
+      let total: Promise<number> | undefined;
       return {
         edges: page.rows.map((r) => ({ cursor: encodeRunCursor({ createdAt: r.createdAt, id: r.id }), node: toRunType(r, ctx.services.urls) })),
         pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
+        // counted only when asked for (aliases of the same page count once)
+        get totalCount() {
+          return (total ??= countOnce(ctx, JSON.stringify(f), () => ctx.services.runs.count(f, ctx.principal)));
+        },
       };
     }
   }

@@ -2,6 +2,7 @@ import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import { GraphQLBigInt } from 'graphql-scalars';
 import type { EnergyKind, SamplerKind } from '../engine';
 import type { RunRecord, RunStatus } from '../runs';
+import { isTerminal } from '../runs';
 import { EnergyEnum, RunStatusEnum, SamplerEnum } from './enums';
 
 import type { UrlSigner } from '../auth/url-signer';
@@ -40,6 +41,32 @@ export class RunErrorType {
   @Field() message!: string;
 }
 
+@ObjectType('RunProgress', { description: 'how far a run is, and how long it has left' })
+export class RunProgressType {
+  @Field(() => Int) stepsDone!: number;
+  @Field(() => Int) totalSteps!: number;
+  @Field(() => Float, { description: 'stepsDone / totalSteps, 0..1 (1 once SUCCEEDED)' }) fraction!: number;
+  @Field(() => Float, {
+    nullable: true,
+    description:
+      'seconds left: RUNNING, from the pace measured since startedAt (null before the first step); QUEUED: null (the wait depends on how the engine batches the queue); 0 once finished',
+  })
+  etaSeconds!: number | null;
+}
+
+/** A run's progress now (`now`: the clock reading, ms). */
+export function progressOf(r: Pick<RunRecord, 'status' | 'stepsDone' | 'totalSteps' | 'startedAt'>, now: number = Date.now()): RunProgressType {
+  const { stepsDone, totalSteps } = r;
+  const fraction = r.status === 'SUCCEEDED' ? 1 : totalSteps > 0 ? Math.min(1, Math.max(0, stepsDone / totalSteps)) : 0;
+  let etaSeconds: number | null = null;
+  if (isTerminal(r.status)) etaSeconds = 0;
+  else if (r.status === 'RUNNING' && r.startedAt && stepsDone > 0) {
+    const elapsedS = Math.max(0, now - r.startedAt.getTime()) / 1000;
+    etaSeconds = (elapsedS / stepsDone) * Math.max(0, totalSteps - stepsDone);
+  }
+  return { stepsDone, totalSteps, fraction, etaSeconds };
+}
+
 @ObjectType('Run')
 export class RunType {
   @Field(() => ID) id!: string;
@@ -63,6 +90,7 @@ export class RunType {
   @Field({ description: 'GET it from this server: a signed URL that expires (query the run again for a fresh one)' }) sourceUrl!: string;
   @Field(() => String, { nullable: true }) outputKey!: string | null;
   @Field(() => String, { nullable: true, description: 'signed and expiring, as sourceUrl' }) outputUrl!: string | null;
+  @Field(() => RunProgressType, { description: 'steps done, fraction and time left, as of this read' }) progress!: RunProgressType;
 }
 
 export function toRunType(r: RunRecord, urls: UrlSigner): RunType {
@@ -93,6 +121,9 @@ export function toRunType(r: RunRecord, urls: UrlSigner): RunType {
     get outputUrl() {
       return urls.url(r.outputKey);
     },
+    get progress() {
+      return progressOf(r);
+    },
   };
 }
 
@@ -112,6 +143,7 @@ export class PageInfoType {
 export class RunConnectionType {
   @Field(() => [RunEdgeType]) edges!: RunEdgeType[];
   @Field(() => PageInfoType) pageInfo!: PageInfoType;
+  @Field(() => Int, { description: 'runs under the same filter (and ownership) in all pages, not just this one' }) totalCount!: number | Promise<number>;
 }
 
 @ObjectType('RunChange', { description: 'a run was created, changed state, or was deleted' })

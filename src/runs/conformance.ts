@@ -230,6 +230,16 @@ export function runStoreConformance(name: string, make: (now: () => Date) => Pro
       const empty = await store.list({ task: 'nope' }, 10);
       expect(empty).toEqual({ rows: [], hasNextPage: false, endCursor: null });
 
+      // count: the whole history under the same filter, whatever the page size
+      expect(await store.count()).toBe(25);
+      expect(await store.count({})).toBe(25);
+      expect(await store.count({ task: 'wild2dog' })).toBe(wild.rows.length);
+      expect(await store.count({ status: 'RUNNING' })).toBe(5);
+      expect(await store.count({ status: ['RUNNING', 'QUEUED'] })).toBe(25);
+      expect(await store.count({ task: 'cat2dog', status: 'QUEUED' })).toBe(cat.length);
+      expect(await store.count({ createdAfter: new Date(T0 + 1_000_000 * 5), createdBefore: new Date(T0 + 1_000_000 * 9) })).toBe(4);
+      expect(await store.count({ task: 'nope' })).toBe(0);
+
       await expectCode(store.list({}, 10, 'definitely not a cursor'), 'input/bad_cursor');
       await expectCode(store.list({}, 10, Buffer.from('["x","y"]').toString('base64url')), 'input/bad_cursor');
       await expectCode(store.list({}, 10_000), 'input/invalid');
@@ -461,6 +471,36 @@ export function runStoreConformance(name: string, make: (now: () => Date) => Pro
       await store.requestCancel(mine.id);
       expect(await store.countActive('key-1')).toBe(1);
       expect(await store.countActive('key-3')).toBe(0);
+    });
+
+    it('counts owners\' runs under a filter', async () => {
+      await store.create(newRun({ ownerId: 'key-1' }));
+      await store.create(newRun({ ownerId: 'key-1', task: 'wild2dog' }));
+      await store.create(newRun({ ownerId: 'key-2' }));
+      await store.create(newRun());
+      expect(await store.count({ ownerId: 'key-1' })).toBe(2);
+      expect(await store.count({ ownerId: 'key-1', task: 'wild2dog' })).toBe(1);
+      expect(await store.count({ ownerId: 'key-2', status: 'RUNNING' })).toBe(0);
+      expect(await store.count({ ownerId: 'key-3' })).toBe(0);
+      expect(await store.count()).toBe(4);
+    });
+
+    it('places a queued run in its task\'s queue, oldest first, ties by id', async () => {
+      const at = (s: number) => new Date(T0 - 1_000_000 + 1000 * s);
+      const a = await store.create(newRun({ id: 'q-a', createdAt: at(1) }));
+      const w = await store.create(newRun({ id: 'q-w', task: 'wild2dog', createdAt: at(2) }));
+      const c = await store.create(newRun({ id: 'q-c', createdAt: at(3) }));
+      const b = await store.create(newRun({ id: 'q-b', createdAt: at(3) }));
+      const d = await store.create(newRun({ id: 'q-d', createdAt: at(4) }));
+      const positions = async () => Promise.all([a, b, c, d, w].map((r) => store.queuePosition(r.id)));
+      expect(await positions()).toEqual([1, 2, 3, 4, 1]);
+      expect((await store.claimNext({ tasks: ['cat2dog'] }))?.id).toBe(a.id);
+      expect(await positions()).toEqual([null, 1, 2, 3, 1]);
+      await store.requestCancel(c.id);
+      expect(await positions()).toEqual([null, 1, null, 2, 1]);
+      await store.requeue(a.id);
+      expect(await positions()).toEqual([1, 2, null, 3, 1]);
+      expect(await store.queuePosition('no-such-run')).toBeNull();
     });
 
     it('counts runs by status', async () => {

@@ -41,6 +41,13 @@ export interface RunStore {
    * endCursor from a previous page (a malformed one throws 'input/bad_cursor').
    */
   list(filter?: RunFilter, first?: number, after?: string | null): Promise<RunPage>;
+  /** How many runs match `filter` (the whole history under it, not one page). */
+  count(filter?: RunFilter): Promise<number>;
+  /**
+   * The run's 1-based place among the QUEUED runs of its task, oldest first (createdAt, then id:
+   * the order claims take them in); null when the run is not QUEUED or there is none with that id.
+   */
+  queuePosition(id: string): Promise<number | null>;
   /** The id of the oldest QUEUED run (of the given tasks), or null. */
   oldestQueuedId(options?: ClaimOptions): Promise<string | null>;
   /**

@@ -16,6 +16,9 @@ import type { RunRecord, WorkerInfo, WorkerRegistry } from '../runs';
 import type { RunDeps } from './run-service';
 import { type ImageJobs, startImageJobsThread } from './image-jobs';
 
+/** While a run steps, runsChanged carries its progress at most this often (status changes always). */
+export const PROGRESS_PUBLISH_MS = 1000;
+
 interface Active {
   run: RunRecord;
   done: Promise<void>;
@@ -186,9 +189,27 @@ export class Dispatcher {
     const run = a.run;
     events.track(run.id, run.lastSeq);
     let started = false;
+    /** the run as last published on runsChanged, and when */
+    let published: RunRecord = run;
+    let publishedAt = 0;
     const publishRun = async () => {
       const r = await store.get(run.id);
-      if (r) bus.publish(topics.runsChanged, r);
+      if (r) {
+        bus.publish(topics.runsChanged, r);
+        published = r;
+        publishedAt = Date.now();
+      }
+    };
+    /**
+     * Progress for runsChanged while the run steps, at most once per PROGRESS_PUBLISH_MS: the
+     * record as last read, with its steps and last seq now (no read of its own; the step was written).
+     */
+    const publishProgress = (stepsDone: number, lastSeq: number) => {
+      const now = Date.now();
+      if (now - publishedAt < PROGRESS_PUBLISH_MS || published.status !== 'RUNNING') return;
+      published = { ...published, stepsDone, lastSeq: Math.max(published.lastSeq, lastSeq) };
+      publishedAt = now;
+      bus.publish(topics.runsChanged, published);
     };
     try {
       await events.append(run.id, { type: 'STATUS', status: 'RUNNING' }, undefined, owner);
@@ -211,7 +232,8 @@ export class Dispatcher {
         if (ev.type === 'step') {
           stepsDone = ev.step;
           const previewKey = ev.preview ? await this.storePreview(run.id, ev.step, ev.preview) : null;
-          await events.append(run.id, { type: 'STEP', step: { step: ev.step, totalSteps: ev.totalSteps, t: ev.t, energies: ev.energies, previewKey } }, stepsDone, owner);
+          const written = await events.append(run.id, { type: 'STEP', step: { step: ev.step, totalSteps: ev.totalSteps, t: ev.t, energies: ev.energies, previewKey } }, stepsDone, owner);
+          publishProgress(stepsDone, written.seq);
           if (ev.checkpoint) await store.saveCheckpoint(run.id, owner, { step: ev.checkpoint.stepsDone, bytes: encodeCheckpoint(ev.checkpoint) });
         } else terminal = ev;
       }

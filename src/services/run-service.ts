@@ -102,7 +102,25 @@ export class RunService {
 
   /** History: an admin's filter over every run, anyone else's over their own. */
   list(filter: RunFilter, first: number, after?: string | null, principal: Principal = SYSTEM_PRINCIPAL): Promise<RunPage> {
-    return this.deps.store.list(principal.admin ? filter : { ...filter, ownerId: principal.ownerId ?? '\u0000none' }, first, after);
+    return this.deps.store.list(this.owned(filter, principal), first, after);
+  }
+
+  /** How many runs the history holds under `filter`, with the same ownership as {@link list}. */
+  count(filter: RunFilter, principal: Principal = SYSTEM_PRINCIPAL): Promise<number> {
+    return this.deps.store.count(this.owned(filter, principal));
+  }
+
+  /**
+   * A queued run's 1-based place among the QUEUED runs of its pack (oldest first), or null when it
+   * is not queued (any more). For a run the caller has read already (so may see): the place counts
+   * every owner's runs, and reveals nothing else of them.
+   */
+  queuePositionOf(run: Pick<RunRecord, 'id' | 'status'>): Promise<number | null> {
+    return run.status === 'QUEUED' ? this.deps.store.queuePosition(run.id) : Promise.resolve(null);
+  }
+
+  private owned(filter: RunFilter, principal: Principal): RunFilter {
+    return principal.admin ? filter : { ...filter, ownerId: principal.ownerId ?? '\u0000none' };
   }
 
   /** Queued runs are cancelled at once; running ones at their next step, on whichever worker holds them. */

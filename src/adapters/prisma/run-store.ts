@@ -187,6 +187,20 @@ function requireInt(value: number, what: string, min: number, max = Number.MAX_S
   }
 }
 
+/** The where-conditions of a history filter (list and count read the same runs). */
+function filterConditions(filter: RunFilter): Prisma.RunWhereInput[] {
+  const and: Prisma.RunWhereInput[] = [];
+  if (filter.status !== undefined) {
+    const statuses: readonly RunStatus[] = typeof filter.status === 'string' ? [filter.status] : filter.status;
+    and.push({ status: { in: [...statuses] } });
+  }
+  if (filter.task !== undefined) and.push({ task: filter.task });
+  if (filter.ownerId !== undefined) and.push({ ownerId: filter.ownerId });
+  if (filter.createdAfter !== undefined) and.push({ createdAt: { gte: filter.createdAfter } });
+  if (filter.createdBefore !== undefined) and.push({ createdAt: { lt: filter.createdBefore } });
+  return and;
+}
+
 export class PrismaRunStore implements RunStore {
   private readonly now: () => Date;
 
@@ -259,15 +273,7 @@ export class PrismaRunStore implements RunStore {
   async list(filter: RunFilter = {}, first: number = DEFAULT_PAGE_SIZE, after?: string | null): Promise<RunPage> {
     requireInt(first, 'first', 0, MAX_PAGE_SIZE);
     const cursor = after === undefined || after === null ? undefined : decodeRunCursor(after);
-    const and: Prisma.RunWhereInput[] = [];
-    if (filter.status !== undefined) {
-      const statuses: readonly RunStatus[] = typeof filter.status === 'string' ? [filter.status] : filter.status;
-      and.push({ status: { in: [...statuses] } });
-    }
-    if (filter.task !== undefined) and.push({ task: filter.task });
-    if (filter.ownerId !== undefined) and.push({ ownerId: filter.ownerId });
-    if (filter.createdAfter !== undefined) and.push({ createdAt: { gte: filter.createdAfter } });
-    if (filter.createdBefore !== undefined) and.push({ createdAt: { lt: filter.createdBefore } });
+    const and = filterConditions(filter);
     if (cursor) {
       and.push({
         OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, id: { lt: cursor.id } }],
@@ -288,6 +294,23 @@ export class PrismaRunStore implements RunStore {
         hasNextPage: rows.length > first,
         endCursor: last ? encodeRunCursor(last) : null,
       };
+    });
+  }
+
+  async count(filter: RunFilter = {}): Promise<number> {
+    const and = filterConditions(filter);
+    return this.guard('count', () => this.prisma.run.count({ where: and.length > 0 ? { AND: and } : {} }));
+  }
+
+  async queuePosition(id: string): Promise<number | null> {
+    return this.guard('queuePosition', async () => {
+      const run = await this.prisma.run.findUnique({ where: { id }, select: { status: true, task: true, createdAt: true } });
+      if (!run || run.status !== 'QUEUED') return null;
+      // ahead of it: older QUEUED runs of the task, and those of the same instant with a smaller id (claim order)
+      const ahead = await this.prisma.run.count({
+        where: { status: 'QUEUED', task: run.task, OR: [{ createdAt: { lt: run.createdAt } }, { createdAt: run.createdAt, id: { lt: id } }] },
+      });
+      return ahead + 1;
     });
   }
 
