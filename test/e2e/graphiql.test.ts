@@ -5,63 +5,23 @@
  * over HTTP and a subscription over graphql-ws, and sends the headers editor's Authorization on
  * both transports. JSON clients at the same URL are unaffected.
  */
-import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, screenshotDir } from '../helpers/browser';
 import { BACKENDS, pngDataUrl, Running, startServer, testConfig } from '../helpers/server-harness';
+import { ensureBundleBuilt, GRAPHIQL_BUNDLE, offlinePage, type OfflinePage } from './web-helpers';
 
-const ROOT = path.join(__dirname, '..', '..');
-const INDEX = path.join(ROOT, 'dist', 'web', 'graphiql', 'index.html');
 const TOKEN = 'operator-secret-123';
 /** a loaded 2-core machine: the bundle parses slowly, the engine shares the CPUs */
 const WAIT = 60000;
-
-function ensureBuilt(): void {
-  if (fs.existsSync(INDEX)) return;
-  try {
-    execFileSync(process.execPath, [path.join(ROOT, 'web', 'build.mjs')], { cwd: ROOT, stdio: 'inherit' });
-  } catch (e) {
-    // another bundle (web/app) may fail to build: this test needs only the IDE's
-    if (fs.existsSync(INDEX)) return;
-    console.warn(`web/build.mjs failed (${(e as Error).message}); building web/graphiql alone`);
-    execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '-c', 'web/graphiql/vite.config.mjs', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
-  }
-  if (!fs.existsSync(INDEX)) throw new Error(`the IDE was not built: ${INDEX} is missing`);
-}
 
 let shotsDir: string | undefined;
 /** the screenshots' folder, made (and printed) once for the file */
 const shots = (): string => (shotsDir ??= screenshotDir('graphiql'));
 
 const sqlite = BACKENDS.find((b) => b.name === 'sqlite')!;
-const LOCAL = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
-/** A page whose every request off 127.0.0.1/localhost is aborted and recorded in `offsite`. */
-async function offlinePage(browser: Browser): Promise<{ page: Page; offsite: string[]; pageErrors: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  const page = await context.newPage();
-  const offsite: string[] = [];
-  const pageErrors: string[] = [];
-  await context.route('**/*', (route) => {
-    const u = new URL(route.request().url());
-    if ((u.protocol === 'http:' || u.protocol === 'https:') && LOCAL.has(u.hostname)) return route.continue();
-    offsite.push(route.request().url());
-    return route.abort('blockedbyclient');
-  });
-  // what route() does not see (a WebSocket, a service worker) is recorded here
-  page.on('request', (req) => {
-    const u = new URL(req.url());
-    if (u.protocol !== 'data:' && u.protocol !== 'blob:' && !LOCAL.has(u.hostname) && !offsite.includes(req.url())) offsite.push(req.url());
-  });
-  page.on('websocket', (ws) => {
-    if (!LOCAL.has(new URL(ws.url()).hostname)) offsite.push(ws.url());
-  });
-  page.on('pageerror', (e) => pageErrors.push(`${String(e)} ${e.stack ?? ''}`.slice(0, 2000)));
-  return { page, offsite, pageErrors };
-}
 
 /** Waits for the IDE's editors (CodeMirror 5) to exist. */
 async function openIde(page: Page, url: string): Promise<void> {
@@ -94,28 +54,55 @@ async function resultText(page: Page): Promise<string> {
   return (await page.locator('.result-window').textContent()) ?? '';
 }
 
-describe('the GraphQL IDE at GET /graphql (SQLite, engine embedded)', () => {
-  let srv: Running;
-  let browser: Browser;
+/** A server over a fresh SQLite file (settings `over` on top of testConfig's) and a browser, for the describe it is called in. */
+function serverAndBrowser(over: Parameters<typeof testConfig>[2] = {}): { readonly srv: Running; readonly browser: Browser } {
+  const env = {} as { srv: Running; browser: Browser };
   let cleanupDb: () => Promise<void>;
   let artifacts: string;
 
   beforeAll(async () => {
-    ensureBuilt();
+    ensureBundleBuilt(GRAPHIQL_BUNDLE, { onlyWhenMissing: true });
     const db = await sqlite.setup();
     cleanupDb = db.cleanup;
     artifacts = fs.mkdtempSync(path.join(os.tmpdir(), 'egsde-art-'));
-    srv = await startServer(testConfig(db.url, artifacts));
-    browser = await launchBrowser();
+    env.srv = await startServer(testConfig(db.url, artifacts, over));
+    env.browser = await launchBrowser();
   }, 120000);
   afterAll(async () => {
-    await browser?.close();
-    await srv?.close();
+    await env.browser?.close();
+    await env.srv?.close();
     await cleanupDb?.();
     if (artifacts) fs.rmSync(artifacts, { recursive: true, force: true });
   });
+  return env;
+}
+
+/**
+ * Opens the IDE at `url` on an offline page, runs `body` on it, then requires that no page error
+ * and no off-site request happened. On a failure, screenshots `failureShot` and logs what the page
+ * saw; the page's context is closed either way.
+ */
+async function inOfflineIde(browser: Browser, url: string, failureShot: string, body: (page: Page) => Promise<void>): Promise<void> {
+  const { page, offsite, pageErrors, close }: OfflinePage = await offlinePage(browser, { width: 1400, height: 900 });
+  try {
+    await openIde(page, url);
+    await body(page);
+    expect(pageErrors).toEqual([]);
+    expect(offsite).toEqual([]);
+  } catch (e) {
+    await page.screenshot({ path: path.join(shots(), failureShot) }).catch(() => {});
+    console.log(`failed: page errors ${JSON.stringify(pageErrors)}, off-site requests ${JSON.stringify(offsite)}, result pane ${JSON.stringify(await resultText(page).catch(() => '?'))}`);
+    throw e;
+  } finally {
+    await close();
+  }
+}
+
+describe('the GraphQL IDE at GET /graphql (SQLite, engine embedded)', () => {
+  const env = serverAndBrowser();
 
   test('JSON clients at /graphql are unaffected; a browser gets the IDE page, its assets cached', async () => {
+    const { srv } = env;
     const post = await fetch(`${srv.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ packs { name } }' }) });
     expect(post.status).toBe(200);
     const body = (await post.json()) as { data?: { packs: { name: string }[] } };
@@ -150,9 +137,7 @@ describe('the GraphQL IDE at GET /graphql (SQLite, engine embedded)', () => {
   });
 
   test('renders offline, runs a query over HTTP and a subscription over the WebSocket', async () => {
-    const { page, offsite, pageErrors } = await offlinePage(browser);
-    try {
-      await openIde(page, srv.url);
+    await inOfflineIde(env.browser, env.srv.url, 'failure.png', async (page) => {
       // the default query shows the service; the schema loads by introspection (the docs explorer knows Query)
       expect(await page.evaluate("document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.getValue()")).toContain('packs');
       await page.locator('[aria-label="Show Documentation Explorer"]').click();
@@ -164,51 +149,22 @@ describe('the GraphQL IDE at GET /graphql (SQLite, engine embedded)', () => {
 
       // a translation queued over plain HTTP; its events followed in the IDE
       const image = await pngDataUrl(32, 3);
-      const r = await srv.gql<{ translate: { id: string } }>('mutation($input: TranslateInput!) { translate(input: $input) { id } }', { input: { task: 'tiny-adm', image, params: { M: 3 } } });
+      const r = await env.srv.gql<{ translate: { id: string } }>('mutation($input: TranslateInput!) { translate(input: $input) { id } }', { input: { task: 'tiny-adm', image, params: { M: 3 } } });
       expect(r.errors).toBeUndefined();
       const id = r.data!.translate.id;
       await run(page, `subscription { runEvents(id: "${id}") { seq type } }`);
       await resultContains(page, 'RESULT');
       expect(await resultText(page)).toContain('runEvents');
       await page.screenshot({ path: path.join(shots(), 'subscription.png') });
-
-      expect(pageErrors).toEqual([]);
-      expect(offsite).toEqual([]);
-    } catch (e) {
-      await page.screenshot({ path: path.join(shots(), 'failure.png') }).catch(() => {});
-      console.log(`failed: page errors ${JSON.stringify(pageErrors)}, off-site requests ${JSON.stringify(offsite)}, result pane ${JSON.stringify(await resultText(page).catch(() => '?'))}`);
-      throw e;
-    } finally {
-      await page.context().close();
-    }
+    });
   });
 });
 
 describe('the IDE against a server with an operator token and introspection off (engine off)', () => {
-  let srv: Running;
-  let browser: Browser;
-  let cleanupDb: () => Promise<void>;
-  let artifacts: string;
-
-  beforeAll(async () => {
-    ensureBuilt();
-    const db = await sqlite.setup();
-    cleanupDb = db.cleanup;
-    artifacts = fs.mkdtempSync(path.join(os.tmpdir(), 'egsde-art-'));
-    srv = await startServer(testConfig(db.url, artifacts, { engine: 'off', apiToken: TOKEN, authCacheMs: 0, introspection: false }));
-    browser = await launchBrowser();
-  }, 120000);
-  afterAll(async () => {
-    await browser?.close();
-    await srv?.close();
-    await cleanupDb?.();
-    if (artifacts) fs.rmSync(artifacts, { recursive: true, force: true });
-  });
+  const env = serverAndBrowser({ engine: 'off', apiToken: TOKEN, authCacheMs: 0, introspection: false });
 
   test('the headers editor\'s Authorization reaches HTTP and the WebSocket; no introspection: a clear notice', async () => {
-    const { page, offsite, pageErrors } = await offlinePage(browser);
-    try {
-      await openIde(page, srv.url);
+    await inOfflineIde(env.browser, env.srv.url, 'failure-token.png', async (page) => {
       // no key yet: HTTP refuses
       await run(page, '{ packs { name } }');
       await page.locator('.result-window', { hasText: 'auth/' }).waitFor({ timeout: WAIT });
@@ -233,15 +189,6 @@ describe('the IDE against a server with an operator token and introspection off 
       await page.locator('[data-testid="introspection-disabled"]').waitFor({ timeout: WAIT });
       expect(await page.locator('[data-testid="introspection-disabled"]').textContent()).toContain('Introspection is disabled');
       await page.screenshot({ path: path.join(shots(), 'introspection-off.png') });
-
-      expect(pageErrors).toEqual([]);
-      expect(offsite).toEqual([]);
-    } catch (e) {
-      await page.screenshot({ path: path.join(shots(), 'failure-token.png') }).catch(() => {});
-      console.log(`failed: page errors ${JSON.stringify(pageErrors)}, off-site requests ${JSON.stringify(offsite)}, result pane ${JSON.stringify(await resultText(page).catch(() => '?'))}`);
-      throw e;
-    } finally {
-      await page.context().close();
-    }
+    });
   });
 });

@@ -1,7 +1,7 @@
 /**
- * Helpers of the web app's end-to-end test: an offline browser page (every request off
- * 127.0.0.1/localhost aborted and recorded), a tiny static site on another origin (for the CORS and
- * WebSocket-origin checks), and the app's bundle, built when missing or stale.
+ * Helpers of the browser tests (the web app's and the GraphQL IDE's): an offline browser page (every
+ * request off 127.0.0.1/localhost aborted and recorded), a tiny static site on another origin (for
+ * the CORS and WebSocket-origin checks), and the web bundles, built when missing or stale.
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
@@ -15,16 +15,36 @@ export const ROOT = path.join(__dirname, '..', '..');
 export const APP_INDEX = path.join(ROOT, 'dist', 'web', 'app', 'index.html');
 const LOCAL = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
-/** Runs web/build.mjs (it rebuilds only what changed); falls back to building web/app alone. */
-export function ensureAppBuilt(): void {
+/** A bundle of web/build.mjs: its folder under web/, the name a message gives it, and its built index.html. */
+export interface WebBundle {
+  dir: 'app' | 'graphiql';
+  label: string;
+  index: string;
+}
+
+export const APP_BUNDLE: WebBundle = { dir: 'app', label: 'the web app', index: APP_INDEX };
+export const GRAPHIQL_BUNDLE: WebBundle = { dir: 'graphiql', label: 'the IDE', index: path.join(ROOT, 'dist', 'web', 'graphiql', 'index.html') };
+
+/**
+ * Runs web/build.mjs (it rebuilds only what changed); where that fails (another bundle may not
+ * build: a test needs only its own), builds the bundle alone. With `onlyWhenMissing`, a bundle
+ * already built is kept as it is and nothing runs.
+ */
+export function ensureBundleBuilt(bundle: WebBundle, { onlyWhenMissing = false } = {}): void {
+  if (onlyWhenMissing && fs.existsSync(bundle.index)) return;
   try {
     execFileSync(process.execPath, [path.join(ROOT, 'web', 'build.mjs')], { cwd: ROOT, stdio: 'inherit' });
   } catch (e) {
-    // another bundle (web/graphiql) may fail to build: this test needs only the app's
-    console.warn(`web/build.mjs failed (${(e as Error).message}); building web/app alone`);
-    execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '-c', 'web/app/vite.config.mjs', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
+    if (onlyWhenMissing && fs.existsSync(bundle.index)) return;
+    console.warn(`web/build.mjs failed (${(e as Error).message}); building web/${bundle.dir} alone`);
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '-c', `web/${bundle.dir}/vite.config.mjs`, '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
   }
-  if (!fs.existsSync(APP_INDEX)) throw new Error(`the web app was not built: ${APP_INDEX} is missing`);
+  if (!fs.existsSync(bundle.index)) throw new Error(`${bundle.label} was not built: ${bundle.index} is missing`);
+}
+
+/** Runs web/build.mjs (it rebuilds only what changed); falls back to building web/app alone. */
+export function ensureAppBuilt(): void {
+  ensureBundleBuilt(APP_BUNDLE);
 }
 
 export interface OfflinePage {
@@ -48,6 +68,7 @@ export async function offlinePage(browser: Browser, viewport = { width: 1400, he
     offsite.push(route.request().url());
     return route.abort('blockedbyclient');
   });
+  // what route() does not see (a WebSocket, a service worker) is recorded here
   page.on('request', (req) => {
     const u = new URL(req.url());
     if (u.protocol !== 'data:' && u.protocol !== 'blob:' && !LOCAL.has(u.hostname) && !offsite.includes(req.url())) offsite.push(req.url());
@@ -55,7 +76,7 @@ export async function offlinePage(browser: Browser, viewport = { width: 1400, he
   page.on('websocket', (ws) => {
     if (!LOCAL.has(new URL(ws.url()).hostname)) offsite.push(ws.url());
   });
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('pageerror', (e) => pageErrors.push(`${String(e)} ${e.stack ?? ''}`.slice(0, 2000)));
   return { page, offsite, pageErrors, close: () => context.close() };
 }
 
