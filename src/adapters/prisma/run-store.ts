@@ -352,10 +352,12 @@ export class PrismaRunStore implements RunStore {
     requireInt(ttlMs, 'ttlMs', 1);
     if (ids.length === 0) return [];
     return this.guard('renewLeases', async () => {
-      await this.prisma.run.updateMany({
-        where: { id: { in: [...ids] }, status: 'RUNNING', leaseOwner: owner },
-        data: { leaseExpiresAt: new Date(this.now().getTime() + ttlMs) },
-      });
+      // one row per statement: a renewal never holds two row locks at once, so it cannot deadlock
+      // with a batch of event writes (appendEvents) locking the same runs in its own order
+      const until = new Date(this.now().getTime() + ttlMs);
+      for (const id of [...ids].sort()) {
+        await this.prisma.run.updateMany({ where: { id, status: 'RUNNING', leaseOwner: owner }, data: { leaseExpiresAt: until } });
+      }
       const rows = await this.prisma.run.findMany({ where: { id: { in: [...ids] } }, select: { id: true, status: true, leaseOwner: true, cancelRequested: true } });
       const byId = new Map(rows.map((r) => [r.id, r]));
       return ids.map((id) => {
