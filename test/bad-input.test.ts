@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
 import WebSocket from 'ws';
-import { BACKENDS, clientAs, countFiles, pngDataUrl, startServer, testConfig, type Running } from './helpers/server-harness';
+import { BACKENDS, clientAs, countFiles, createKeys, pngDataUrl, startServer, testConfig, type Running } from './helpers/server-harness';
 import { openDatabase, type Database } from '../src/db/client';
 import { PrismaApiKeyStore } from '../src/adapters/prisma/api-key-store';
 
@@ -67,16 +67,14 @@ describe('bad-input corpus', () => {
     cleanupDb = u.cleanup;
     artifacts = fs.mkdtempSync(path.join(os.tmpdir(), 'egsde-bad-'));
     db = await openDatabase(u.url);
-    const store = new PrismaApiKeyStore(db.prisma);
-    keys = {};
-    for (const k of [
-      { name: 'alice', scope: 'user' as const },
-      { name: 'bob', scope: 'user' as const },
-      { name: 'empty', scope: 'user' as const, ratePerMinute: 0.001, burst: 1 },
-      { name: 'busy', scope: 'user' as const, maxActive: 1 },
-      { name: 'revoked', scope: 'user' as const },
-    ]) keys[k.name] = (await store.create(k)).secret;
-    await store.revoke('revoked');
+    keys = await createKeys(db, [
+      { name: 'alice', scope: 'user' },
+      { name: 'bob', scope: 'user' },
+      { name: 'empty', scope: 'user', ratePerMinute: 0.001, burst: 1 },
+      { name: 'busy', scope: 'user', maxActive: 1 },
+      { name: 'revoked', scope: 'user' },
+    ]);
+    await new PrismaApiKeyStore(db.prisma).revoke('revoked');
     // ENGINE=off: runs stay queued, so the run count is stable
     const over = { engine: 'off' as const, authCacheMs: 0, maxImageBytes: MAX_IMAGE_BYTES, maxImagePixels: 300 * 300, maxTotalSteps: 50, maxQueryDepth: 4, introspection: false, allowedOrigins: ['http://good.example'] };
     srv = await startServer(testConfig(u.url, artifacts, over));

@@ -6,9 +6,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { BACKENDS, clientAs, pngDataUrl, startServer, testConfig, type Running } from './helpers/server-harness';
+import { BACKENDS, clientAs, createKeys, pngDataUrl, startServer, testConfig, type Running } from './helpers/server-harness';
 import { openDatabase, type Database } from '../src/db/client';
-import { PrismaApiKeyStore } from '../src/adapters/prisma/api-key-store';
 import { PROGRESS_PUBLISH_MS } from '../src/services/dispatcher';
 
 const PROGRESS = 'progress { stepsDone totalSteps fraction etaSeconds }';
@@ -151,15 +150,11 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('progress on %s', (_nam
       cleanupDb = u.cleanup;
       artifacts = fs.mkdtempSync(path.join(os.tmpdir(), 'egsde-prog-'));
       db = await openDatabase(u.url);
-      const store = new PrismaApiKeyStore(db.prisma);
-      keys = {};
-      for (const s of [
+      keys = await createKeys(db, [
         { name: 'alice', scope: 'user' },
         { name: 'bob', scope: 'user' },
         { name: 'root', scope: 'admin' },
-      ] as const) {
-        keys[s.name] = (await store.create(s)).secret;
-      }
+      ]);
       // no engine: runs stay QUEUED
       srv = await startServer(testConfig(u.url, artifacts, { engine: 'off', authCacheMs: 0 }));
     }, 120000);

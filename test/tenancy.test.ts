@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { BACKENDS, clientAs, countFiles, pngDataUrl, startServer, testConfig, type Running } from './helpers/server-harness';
+import { BACKENDS, clientAs, countFiles, createKeys, pngDataUrl, startServer, testConfig, type Running } from './helpers/server-harness';
 import { openDatabase, type Database } from '../src/db/client';
 import { PrismaApiKeyStore } from '../src/adapters/prisma/api-key-store';
 import { HmacUrlSigner } from '../src/auth/url-signer';
@@ -24,12 +24,6 @@ type Run = { id: string; status: string; sourceUrl: string; outputUrl: string | 
 const codeOf = (r: { errors?: { extensions?: { code?: string } }[] }) => r.errors?.[0]?.extensions?.code;
 const keyOfUrl = (u: string) => u.split('?')[0]!.replace('/artifacts/', '');
 
-async function makeKeys(db: Database, specs: Parameters<PrismaApiKeyStore['create']>[0][]): Promise<Record<string, string>> {
-  const store = new PrismaApiKeyStore(db.prisma);
-  const out: Record<string, string> = {};
-  for (const s of specs) out[s.name] = (await store.create(s)).secret;
-  return out;
-}
 
 describe('ownership, keys and image URLs (SQLite, engine embedded)', () => {
   let srv: Running;
@@ -44,7 +38,7 @@ describe('ownership, keys and image URLs (SQLite, engine embedded)', () => {
     cleanupDb = u.cleanup;
     artifacts = fs.mkdtempSync(path.join(os.tmpdir(), 'egsde-ten-'));
     db = await openDatabase(u.url);
-    keys = await makeKeys(db, [
+    keys = await createKeys(db, [
       { name: 'alice', scope: 'user' },
       { name: 'bob', scope: 'user' },
       { name: 'root', scope: 'admin' },
@@ -208,7 +202,7 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('admission control on %
     cleanupDb = u.cleanup;
     artifacts = fs.mkdtempSync(path.join(os.tmpdir(), 'egsde-adm-'));
     db = await openDatabase(u.url);
-    keys = await makeKeys(db, [
+    keys = await createKeys(db, [
       { name: 'bursty', scope: 'user', ratePerMinute: 1, burst: 3 },
       { name: 'busy', scope: 'user', maxActive: 2 },
       { name: 'shared', scope: 'user', ratePerMinute: 1, burst: 2 },
@@ -259,7 +253,7 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('admission control on %
   });
 
   test('a burst of concurrent translations cannot overshoot the active limit', async () => {
-    const k = await makeKeys(db, [{ name: `par-${Date.now()}`, scope: 'user', maxActive: 3 }]);
+    const k = await createKeys(db, [{ name: `par-${Date.now()}`, scope: 'user', maxActive: 3 }]);
     const results = await Promise.all(
       Array.from({ length: 8 }, (_, i) => clientAs(a.url, Object.values(k)[0]).gql(TRANSLATE, { input: { task: 'tiny-adm', image, params: { M: 3, seed: 100 + i } } })),
     );
@@ -303,7 +297,7 @@ describe('the open default and the operator key (SQLite, ENGINE=off)', () => {
       expect(codeOf(await clientAs(operator.url).gql(LIST))).toBe('auth/unauthenticated');
       const opList = await clientAs(operator.url, 'operator-secret-123').gql<{ runs: { edges: { node: { id: string } }[] } }>(LIST);
       expect(opList.data!.runs.edges.map((e) => e.node.id)).toContain(anon.data!.translate.id);
-      const [k] = Object.values(await makeKeys(db, [{ name: 'first', scope: 'user' }]));
+      const [k] = Object.values(await createKeys(db, [{ name: 'first', scope: 'user' }]));
       expect(codeOf(await clientAs(open.url).gql(LIST))).toBe('auth/unauthenticated');
       // a key's holder does not see the runs made while the service was open (they have no owner)
       expect((await clientAs(open.url, k).gql<{ runs: { edges: unknown[] } }>(LIST)).data!.runs.edges).toEqual([]);

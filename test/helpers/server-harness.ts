@@ -9,6 +9,9 @@ import { createClient, Client } from 'graphql-ws';
 import sharp from 'sharp';
 import { App, BuildAppOptions, buildApp } from '../../src/app';
 import type { AppConfig } from '../../src/config';
+import type { Database } from '../../src/db/client';
+import { PrismaApiKeyStore } from '../../src/adapters/prisma/api-key-store';
+import type { NewApiKey } from '../../src/auth/keys';
 
 export { BACKENDS, POSTGRES_URL } from './databases';
 export type { Backend } from './databases';
@@ -71,6 +74,14 @@ export async function startServer(opts: BuildAppOptions): Promise<Running> {
       await app.stop();
     },
   };
+}
+
+/** Creates API keys in the server's database; returns each key's secret by name. */
+export async function createKeys(db: Database, specs: readonly NewApiKey[]): Promise<Record<string, string>> {
+  const store = new PrismaApiKeyStore(db.prisma);
+  const out: Record<string, string> = {};
+  for (const s of specs) out[s.name] = (await store.create(s)).secret;
+  return out;
 }
 
 export interface GqlResult<T> {
