@@ -16,8 +16,8 @@ import { BACKENDS, startServer, Running } from './helpers/server-harness';
 import { TcpRelay } from './helpers/tcp-relay';
 import type { RunStore } from '../src/runs';
 import { until } from './helpers/until';
+import { REDIS_URL } from './helpers/databases';
 
-const REDIS_URL = process.env.EGSDE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const MODELS = path.join(__dirname, '..', 'models');
 const TRANSLATE = `mutation($input: TranslateInput!) { translate(input: $input) { id status } }`;
 

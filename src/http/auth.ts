@@ -5,6 +5,7 @@
 import type express from 'express';
 import type { Authenticator, Principal } from '../auth/principal';
 import { isCodedError } from '../errors';
+import { sendGraphQLError } from './request-errors';
 
 const PRINCIPAL = Symbol('principal');
 
@@ -19,7 +20,7 @@ export function authenticateHttp(auth: Authenticator): express.RequestHandler {
         if (isCodedError(e)) {
           const status = e.code === 'auth/unauthenticated' ? 401 : e.code === 'db/failed' ? 503 : 403;
           if (status === 401) res.setHeader('www-authenticate', 'Bearer');
-          res.status(status).json({ errors: [{ message: e.message, extensions: { code: e.code } }] });
+          sendGraphQLError(res, status, e.code, e.message);
         } else next(e);
       },
     );

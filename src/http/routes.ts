@@ -4,6 +4,7 @@ import type { ArtifactStorage } from '../storage';
 import type { AppServices } from '../resolvers/context';
 import { mountHealth } from './health';
 import { isCodedError } from '../errors';
+import { sendJsonError } from './request-errors';
 
 export interface RouteDeps {
   services: AppServices;
@@ -23,13 +24,13 @@ export function mountRoutes(app: express.Express, deps: RouteDeps): void {
       deps.services.urls.verify(key, req.query.exp, req.query.sig);
     } catch (e) {
       if (!isCodedError(e)) throw e;
-      res.status(403).json({ error: { code: e.code, message: e.message } });
+      sendJsonError(res, 403, e.code, e.message);
       return;
     }
     try {
       const a = await deps.storage.get(key);
       if (!a) {
-        res.status(404).json({ error: { code: 'storage/not_found', message: `no artifact ${key}` } });
+        sendJsonError(res, 404, 'storage/not_found', `no artifact ${key}`);
         return;
       }
       const maxAge = Math.max(0, Math.floor(Number(req.query.exp) - Date.now() / 1000));
@@ -37,7 +38,7 @@ export function mountRoutes(app: express.Express, deps: RouteDeps): void {
       res.setHeader('cache-control', `private, max-age=${maxAge}, immutable`);
       res.end(a.bytes);
     } catch {
-      res.status(404).json({ error: { code: 'storage/not_found', message: 'not an artifact key' } });
+      sendJsonError(res, 404, 'storage/not_found', 'not an artifact key');
     }
   });
 }

@@ -9,11 +9,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import express from 'express';
+import { sendJsonError } from './request-errors';
 
 export const WEB_DIST = path.join(__dirname, '..', '..', 'dist', 'web');
 
 function notBuilt(res: express.Response, name: string): void {
-  res.status(503).json({ error: { code: 'server/unavailable', message: `the ${name} bundle is not built: run \`npm run build:web\`` } });
+  sendJsonError(res, 503, 'server/unavailable', `the ${name} bundle is not built: run \`npm run build:web\``);
 }
 
 /** GET /graphql from a browser (it asks for HTML and sends no query): the IDE page. */

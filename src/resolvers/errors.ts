@@ -116,7 +116,7 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
   const coercion = original?.path === undefined && original?.nodes?.[0]?.kind === Kind.VARIABLE_DEFINITION;
   if (original && ((!original.originalError && original.path === undefined) || coercion)) {
     // parse, validation and variable-coercion errors: the request's fault
-    return { message: formatted.message, ...(formatted.locations ? { locations: formatted.locations } : {}), extensions: { code: 'BAD_USER_INPUT' } };
+    return { message: formatted.message, ...where, extensions: { code: 'BAD_USER_INPUT' } };
   }
   const requestId = randomUUID();
   log.error({ err: original?.originalError ?? error, requestId, path: formatted.path }, 'internal error (masked for the client)');

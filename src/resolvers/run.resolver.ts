@@ -30,23 +30,18 @@ class RunEventsArgs {
  * One operation asking for the same page under many aliases reads it once: aliases of
  * runs(first: 200) cost the database one query, not one each.
  */
-const pagesOf = new WeakMap<GraphQLContext, Map<string, Promise<RunPage>>>();
-function pageOnce(ctx: GraphQLContext, key: string, read: () => Promise<RunPage>): Promise<RunPage> {
-  let pages = pagesOf.get(ctx);
-  if (!pages) pagesOf.set(ctx, (pages = new Map()));
-  let page = pages.get(key);
-  if (!page) pages.set(key, (page = read()));
-  return page;
+function oncePerOperation<T>() {
+  const byContext = new WeakMap<GraphQLContext, Map<string, Promise<T>>>();
+  return (ctx: GraphQLContext, key: string, read: () => Promise<T>): Promise<T> => {
+    let cache = byContext.get(ctx);
+    if (!cache) byContext.set(ctx, (cache = new Map()));
+    let value = cache.get(key);
+    if (!value) cache.set(key, (value = read()));
+    return value;
+  };
 }
-
-const countsOf = new WeakMap<GraphQLContext, Map<string, Promise<number>>>();
-function countOnce(ctx: GraphQLContext, key: string, read: () => Promise<number>): Promise<number> {
-  let counts = countsOf.get(ctx);
-  if (!counts) countsOf.set(ctx, (counts = new Map()));
-  let n = counts.get(key);
-  if (!n) counts.set(key, (n = read()));
-  return n;
-}
+const pageOnce = oncePerOperation<RunPage>();
+const countOnce = oncePerOperation<number>();
 
 @Resolver(() => RunType)
 export class RunResolver {

@@ -25,14 +25,14 @@ export async function serviceStatus(s: { engine?: Engine; catalog: PackCatalog; 
     const e = await s.engine.status();
     return { provider: e.provider, activeRuns: e.activeRuns, lastBatchSizes: e.lastBatchSizes, stepsPerSecond: e.stepsPerSecond, maxBatch: e.maxBatch, packs: e.packs, workers };
   }
-  const live = workers.filter((w) => w.alive);
+  const live = s.catalog.liveWorkers(s.aliveMs, now);
   return {
     provider: [...new Set(live.map((w) => w.provider))].join(',') || 'none',
     activeRuns: live.reduce((n, w) => n + w.activeRuns, 0),
     lastBatchSizes: [],
     stepsPerSecond: 0,
     maxBatch: 0,
-    packs: [...new Set(live.flatMap((w) => w.packs.map((p) => p.name)))].sort(),
+    packs: [...s.catalog.servedPacks(s.aliveMs, now)].sort(),
     workers,
   };
 }

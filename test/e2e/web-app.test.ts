@@ -14,7 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, screenshotDir } from '../helpers/browser';
 import { BACKENDS, Running, startServer, testConfig } from '../helpers/server-harness';
 import { TcpRelay } from '../helpers/tcp-relay';
-import { ROOT, ensureAppBuilt, offlinePage, probeSite, type OfflinePage, type StaticSite } from './web-helpers';
+import { APP_BUNDLE, ROOT, ensureBundleBuilt, offlinePage, probeSite, type OfflinePage, type StaticSite } from './web-helpers';
 
 /** a loaded 2-core machine: the bundle parses slowly, the engine shares the CPUs */
 const WAIT = 90000;
@@ -114,7 +114,7 @@ describe('the web app at / (demo pack, SQLite, engine embedded)', () => {
   };
 
   beforeAll(async () => {
-    ensureAppBuilt();
+    ensureBundleBuilt(APP_BUNDLE);
     allowedSite = await probeSite('127.0.0.1');
     refusedSite = await probeSite('127.0.0.1');
     const db = await sqlite.setup();

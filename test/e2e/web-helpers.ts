@@ -12,7 +12,7 @@ import express from 'express';
 import type { Browser, Page } from 'playwright-core';
 
 export const ROOT = path.join(__dirname, '..', '..');
-export const APP_INDEX = path.join(ROOT, 'dist', 'web', 'app', 'index.html');
+const APP_INDEX = path.join(ROOT, 'dist', 'web', 'app', 'index.html');
 const LOCAL = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /** A bundle of web/build.mjs: its folder under web/, the name a message gives it, and its built index.html. */
@@ -40,11 +40,6 @@ export function ensureBundleBuilt(bundle: WebBundle, { onlyWhenMissing = false }
     execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '-c', `web/${bundle.dir}/vite.config.mjs`, '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
   }
   if (!fs.existsSync(bundle.index)) throw new Error(`${bundle.label} was not built: ${bundle.index} is missing`);
-}
-
-/** Runs web/build.mjs (it rebuilds only what changed); falls back to building web/app alone. */
-export function ensureAppBuilt(): void {
-  ensureBundleBuilt(APP_BUNDLE);
 }
 
 export interface OfflinePage {

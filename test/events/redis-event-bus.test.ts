@@ -12,8 +12,9 @@ import Redis from 'ioredis';
 import { RedisEventBus } from '../../src/adapters/redis/event-bus';
 import { encodePayload } from '../../src/events/codec';
 import { eventBusConformance } from '../../src/events/conformance';
+import { REDIS_URL } from '../helpers/databases';
+import { until as untilValue } from '../helpers/until';
 
-const REDIS_URL = process.env.EGSDE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const describeRedis = REDIS_URL === 'skip' ? describe.skip : describe;
 
 /** A namespace no other test (or jest worker) uses. */
@@ -32,13 +33,7 @@ async function next(it: AsyncIterator<unknown>): Promise<unknown> {
 }
 
 /** Polls `cond` every 20 ms until it holds; throws after `ms`. */
-async function until(what: string, cond: () => Promise<boolean>, ms = 10000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (what: string, cond: () => Promise<boolean>, ms = 10000) => untilValue(what, cond, ms, 20);
 
 describeRedis('RedisEventBus', () => {
   eventBusConformance('RedisEventBus', () => RedisEventBus.connect({ url: REDIS_URL, namespace: uniqueNamespace() }), {

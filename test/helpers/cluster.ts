@@ -13,7 +13,8 @@ import { createClient, Client } from 'graphql-ws';
 import { POSTGRES_URL } from './server-harness';
 
 const ROOT = path.join(__dirname, '..', '..');
-export const REDIS_URL = process.env.EGSDE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { REDIS_URL } from './databases';
+import { REDIS_URL } from './databases';
 
 export interface Proc {
   readonly name: string;

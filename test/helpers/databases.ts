@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 
 export const POSTGRES_URL = process.env.EGSDE_TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+export const REDIS_URL = process.env.EGSDE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export interface TestDatabase {
   url: string;

@@ -18,8 +18,8 @@ import { BullRunQueue } from '../../src/adapters/redis/bullmq-queue';
 import { type QueueFixture, runQueueConformance } from '../../src/queue/conformance';
 import { TcpRelay } from '../helpers/tcp-relay';
 import { storeQueueFixture } from './fixture';
+import { REDIS_URL } from '../helpers/databases';
 
-const REDIS_URL = process.env.EGSDE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 
 /** ms until p settles (fulfilled) */

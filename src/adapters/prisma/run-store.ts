@@ -26,6 +26,8 @@ import type {
   NewRun,
   NewRunEvent,
   RunCounts,
+  RunEventAppend,
+  RunEventAppendOutcome,
   RunEventRecord,
   RunEventType,
   RunFilter,
@@ -53,6 +55,19 @@ export interface PrismaRunStoreOptions {
 const notFound = runNotFound;
 
 const duplicateEvent = (runId: string, seq: number) => new CodedError('run/duplicate_event', `Run ${runId} already has an event with seq ${seq}`, { runId, seq });
+
+/** The checks every appended event passes before any write. */
+function checkNewEvent(e: Pick<NewRunEvent, 'seq' | 'type' | 'stepsDone'>): void {
+  requireInt(e.seq, 'seq', 1, 2 ** 31 - 1);
+  if (!isRunEventType(e.type)) throw new CodedError('input/invalid', `Unknown event type ${JSON.stringify(e.type)}`);
+  if (e.stepsDone !== undefined) requireInt(e.stepsDone, 'stepsDone', 0);
+}
+
+/** Why a lease-conditional append wrote nothing: its seq is taken (the writer still holds the run), or the lease is gone. */
+function leaseRefusal(runId: string, seq: number, owner: string, run: { status: string; leaseOwner: string | null }): CodedError {
+  if (run.status === 'RUNNING' && run.leaseOwner === owner) return duplicateEvent(runId, seq);
+  return new CodedError('run/lease_lost', `Run ${runId} is no longer held by ${owner}`, { runId, owner, status: run.status });
+}
 
 /** The lease columns of a run nobody holds (queued again, or finished). */
 const NO_LEASE = { leaseOwner: null, leaseExpiresAt: null } as const;
@@ -125,21 +140,16 @@ function toRecord(row: Omit<RunRow, 'checkpoint'>): RunRecord {
   };
 }
 
-/** The image keys an event payload references (a STEP's preview, a RESULT's output). */
-export function artifactKeysOf(payload: unknown): string[] {
-  const keys: string[] = [];
-  if (payload && typeof payload === 'object') {
-    const p = payload as { outputKey?: unknown; step?: { previewKey?: unknown } };
-    if (typeof p.outputKey === 'string') keys.push(p.outputKey);
-    if (typeof p.step?.previewKey === 'string') keys.push(p.step.previewKey);
-  }
-  return keys;
+/** The image keys an event payload references: a STEP's preview (a run's output is referenced by markSucceeded). */
+function artifactKeysOf(payload: unknown): string[] {
+  const key = payload && typeof payload === 'object' ? (payload as { step?: { previewKey?: unknown } }).step?.previewKey : undefined;
+  return typeof key === 'string' ? [key] : [];
 }
 
 type RefWriter = Pick<PrismaClient, 'artifactRef'>;
 
 /** Records that `runId` references `keys` (idempotent). */
-export async function addArtifactRefs(tx: RefWriter, runId: string, keys: readonly string[]): Promise<void> {
+async function addArtifactRefs(tx: RefWriter, runId: string, keys: readonly string[]): Promise<void> {
   for (const key of keys) await tx.artifactRef.upsert({ where: { key_runId: { key, runId } }, create: { key, runId }, update: {} });
 }
 
@@ -539,11 +549,7 @@ export class PrismaRunStore implements RunStore {
   }
 
   async appendEvent(runId: string, event: NewRunEvent): Promise<RunEventRecord> {
-    requireInt(event.seq, 'seq', 1, 2 ** 31 - 1);
-    if (!isRunEventType(event.type)) {
-      throw new CodedError('input/invalid', `Unknown event type ${JSON.stringify(event.type)}`);
-    }
-    if (event.stepsDone !== undefined) requireInt(event.stepsDone, 'stepsDone', 0);
+    checkNewEvent(event);
     return this.guard('appendEvent', async () => {
       try {
         const row = await this.prisma.$transaction(async (tx) => {
@@ -555,8 +561,7 @@ export class PrismaRunStore implements RunStore {
           if (count === 0 && event.owner !== undefined) {
             const run = await tx.run.findUnique({ where: { id: runId }, select: { lastSeq: true, status: true, leaseOwner: true } });
             if (!run) throw notFound(runId);
-            if (run.status === 'RUNNING' && run.leaseOwner === event.owner) throw duplicateEvent(runId, event.seq);
-            throw new CodedError('run/lease_lost', `Run ${runId} is no longer held by ${event.owner}`, { runId, owner: event.owner, status: run.status });
+            throw leaseRefusal(runId, event.seq, event.owner, run);
           }
           await addArtifactRefs(tx, runId, artifactKeysOf(event.payload));
           return tx.runEvent.create({
@@ -618,13 +623,11 @@ export class PrismaRunStore implements RunStore {
    * racing it (a key violation its checks did not foresee, a deadlock), each event is retried
    * alone through appendEvent.
    */
-  async appendEvents(events: readonly import('../../runs').RunEventAppend[]): Promise<import('../../runs').RunEventAppendOutcome[]> {
-    type Outcome = import('../../runs').RunEventAppendOutcome;
+  async appendEvents(events: readonly RunEventAppend[]): Promise<RunEventAppendOutcome[]> {
+    type Outcome = RunEventAppendOutcome;
     const out: (Outcome | undefined)[] = events.map((e) => {
       try {
-        requireInt(e.seq, 'seq', 1, 2 ** 31 - 1);
-        if (!isRunEventType(e.type)) throw new CodedError('input/invalid', `Unknown event type ${JSON.stringify(e.type)}`);
-        if (e.stepsDone !== undefined) requireInt(e.stepsDone, 'stepsDone', 0);
+        checkNewEvent(e);
         return undefined;
       } catch (error) {
         return { ok: false, error: error as Error };
@@ -653,8 +656,7 @@ export class PrismaRunStore implements RunStore {
                 continue;
               }
               if (owner !== undefined) {
-                const error = run.status === 'RUNNING' && run.leaseOwner === owner ? duplicateEvent(runId, seq) : new CodedError('run/lease_lost', `Run ${runId} is no longer held by ${owner}`, { runId, owner, status: run.status });
-                results.push([i, { ok: false, error }]);
+                results.push([i, { ok: false, error: leaseRefusal(runId, seq, owner, run) }]);
                 continue;
               }
               // without an owner, appendEvent writes the event all the same unless its seq is taken
