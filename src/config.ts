@@ -28,6 +28,8 @@ export interface AppConfig {
   artifactsDir: string;
   /** EGSDE_PROVIDERS: comma-separated execution providers in preference order; default cpu */
   providers: ExecutionProvider[];
+  /** STEP_GRAPH_CACHE: folder of built step graphs kept across restarts; default data/step-graphs; `off`: a temporary folder per engine */
+  stepGraphCacheDir: string | null;
   /** EGSDE_MAX_BATCH: runs per batched step; default 8 */
   maxBatch: number;
   /** EGSDE_THREADS: onnxruntime intra-op threads; default: all cores */
@@ -136,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     modelsRoot: env.MODELS_ROOT ? path.resolve(env.MODELS_ROOT) : undefined,
     artifactsDir: path.resolve(env.ARTIFACTS_DIR || 'data/artifacts'),
     providers: (env.EGSDE_PROVIDERS || 'cpu').split(',').map((s) => s.trim()) as ExecutionProvider[],
+    stepGraphCacheDir: env.STEP_GRAPH_CACHE === 'off' ? null : path.resolve(env.STEP_GRAPH_CACHE || 'data/step-graphs'),
     maxBatch,
     threads: env.EGSDE_THREADS ? num(env.EGSDE_THREADS, 0) : undefined,
     concurrency: num(env.EGSDE_CONCURRENCY, maxBatch),

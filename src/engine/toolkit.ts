@@ -8,7 +8,7 @@ export type { Graph, Node, ValueInfo } from './onnx/ir';
 export { DType, floatTensor, int64Tensor } from './onnx/tensor';
 export type { Tensor } from './onnx/tensor';
 export { GraphBuilder } from './onnx/builder';
-export { decodeModel, encodeModel } from './onnx/model-io';
+export { decodeModel, encodeModel, saveModelWithExternalData } from './onnx/model-io';
 export { promoteInitializers } from './onnx/promote';
 // reverse-mode autodiff over ONNX
 export { buildGradientGraph, cotangentName, gradientName } from './autodiff/vjp';

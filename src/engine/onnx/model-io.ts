@@ -3,6 +3,8 @@
  * code generated from the official onnx.proto) <-> the graph IR. Initializers stored inline
  * (float_data, int64_data, ...) and as raw_data both load; saving always writes raw_data.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { onnx } from 'onnx-proto';
 import { EngineError } from '../errors';
 import { Attr, Attrs, Graph, Node, ValueInfo } from './ir';
@@ -178,9 +180,8 @@ export function decodeModel(bytes: Uint8Array, where = 'model'): Graph {
   return graph;
 }
 
-/** Encode the IR as ONNX bytes (ir_version 8, the graph's default opset). */
-export function encodeModel(g: Graph): Uint8Array {
-  const model: onnx.IModelProto = {
+function modelProto(g: Graph, initializer: onnx.ITensorProto[]): onnx.IModelProto {
+  return {
     irVersion: 8,
     producerName: 'egsde-service',
     opsetImport: [{ domain: '', version: g.opset }],
@@ -194,10 +195,59 @@ export function encodeModel(g: Graph): Uint8Array {
         output: n.outputs,
         attribute: Object.entries(n.attrs).map(([k, a]) => attrToProto(k, a)),
       })),
-      initializer: [...g.initializers].map(([name, t]) => tensorToProto(name, t)),
+      initializer,
       input: g.inputs.map(valueInfoToProto),
       output: g.outputs.map(valueInfoToProto),
     },
   };
-  return onnx.ModelProto.encode(model).finish();
+}
+
+/** Encode the IR as ONNX bytes (ir_version 8, the graph's default opset). */
+export function encodeModel(g: Graph): Uint8Array {
+  return onnx.ModelProto.encode(modelProto(g, [...g.initializers].map(([name, t]) => tensorToProto(name, t)))).finish();
+}
+
+/** Tensors at least this big go to the external data file; smaller ones stay inline. */
+const EXTERNAL_MIN_BYTES = 1024;
+/** External tensors start on a page boundary, so onnxruntime can map them instead of copying. */
+const EXTERNAL_ALIGN = 4096;
+
+/**
+ * Save the IR as `modelFile` with its large initializers in `weightsFile` (a bare file name in
+ * the same folder; ONNX external data, page-aligned offsets). Written tensor by tensor: no copy
+ * of all the weights is ever held in memory. The caller makes the pair appear atomically.
+ */
+export function saveModelWithExternalData(g: Graph, modelFile: string, weightsFile: string): { weightBytes: number } {
+  if (weightsFile.includes('/') || weightsFile.includes('\\')) throw new Error(`external data file must be a bare name, got ${weightsFile}`);
+  const fd = fs.openSync(path.join(path.dirname(modelFile), weightsFile), 'w');
+  const initializer: onnx.ITensorProto[] = [];
+  let offset = 0;
+  try {
+    for (const [name, t] of g.initializers) {
+      const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+      if (bytes.byteLength < EXTERNAL_MIN_BYTES) {
+        initializer.push(tensorToProto(name, t));
+        continue;
+      }
+      offset = Math.ceil(offset / EXTERNAL_ALIGN) * EXTERNAL_ALIGN;
+      fs.writeSync(fd, bytes, 0, bytes.byteLength, offset);
+      initializer.push({
+        name,
+        dims: t.dims,
+        dataType: t.dtype,
+        dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+        externalData: [
+          { key: 'location', value: weightsFile },
+          { key: 'offset', value: String(offset) },
+          { key: 'length', value: String(bytes.byteLength) },
+        ],
+      });
+      offset += bytes.byteLength;
+    }
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.writeFileSync(modelFile, onnx.ModelProto.encode(modelProto(g, initializer)).finish());
+  return { weightBytes: offset };
 }

@@ -6,20 +6,19 @@
 import * as fs from 'fs';
 import { randomUUID } from 'crypto';
 import { EngineError, isEngineError } from '../errors';
-import { Graph } from '../onnx/ir';
-import { decodeModel } from '../onnx/model-io';
 import { LoadedPack, discoverPacks, findPack } from '../packs';
 import { packInfoOf } from '../packs/info';
 import { resolveParams } from '../params';
 import { cachedSchedule, Schedule } from '../sampling/schedule';
 import { RecordedNoise } from '../sampling/noise';
 import { createRun } from '../sampling/sample';
-import { buildStepGraph } from '../sampling/step-graph';
 import type { EngineStatus, PackInfo, RunEvent, RunParams, TranslateRequest } from '../types';
 import { Batcher } from './batcher';
 import { previewImage } from './preview';
 import { chooseProvider, EngineLog } from './providers';
-import { ExecutionProvider, GraphSession } from './session';
+import { ExecutionProvider, GraphSession, SessionOptions } from './session';
+import { StepGraphCache } from './step-graph-cache';
+import type { StepGraphJob } from './step-graph-files';
 import { StepExecutor } from './step-executor';
 
 export interface EngineOptions {
@@ -36,6 +35,13 @@ export interface EngineOptions {
   intraOpThreads?: number;
   /** Previews are downscaled to at most this many pixels a side. Default 64. */
   previewSize?: number;
+  /**
+   * Folder of built step graphs kept across restarts (step-graph-cache.ts). Default: a private
+   * temporary folder, removed at close.
+   */
+  stepGraphCacheDir?: string | null;
+  /** onnxruntime graph optimisation level (session.ts). */
+  optimization?: SessionOptions['optimization'];
 }
 
 interface LiveRun {
@@ -49,7 +55,7 @@ interface LiveRun {
 export class EngineCore {
   private readonly batcher: Batcher;
   private readonly executors = new Map<string, Promise<StepExecutor>>();
-  private readonly graphs = new Map<string, Graph>();
+  private readonly cache: StepGraphCache;
   private readonly runs = new Map<string, LiveRun>();
   private wake: (() => void) | null = null;
   private closed = false;
@@ -63,6 +69,7 @@ export class EngineCore {
     private readonly log: EngineLog,
   ) {
     this.batcher = new Batcher({ maxBatch: opts.maxBatch ?? 8, executorFor: (key) => this.executorFor(key) });
+    this.cache = new StepGraphCache(opts.stepGraphCacheDir ?? null);
     this.loopDone = this.loop();
   }
 
@@ -196,20 +203,12 @@ export class EngineCore {
       r.emit({ type: 'error', runId: r.id, seq: ++r.seq, code: 'engine/closed', message: 'the engine closed before the run finished' });
     }
     for (const e of this.executors.values()) await e.then((x) => x.release()).catch(() => {});
+    this.cache.close();
   }
 
   private scheduleOf(pack: LoadedPack): Schedule {
     const m = pack.manifest.schedule;
     return cachedSchedule({ betaSchedule: m.betaSchedule, betaStart: m.betaStart, betaEnd: m.betaEnd, numDiffusionTimesteps: m.numTimesteps, varType: m.varType });
-  }
-
-  private loadGraph(file: string): Graph {
-    let g = this.graphs.get(file);
-    if (!g) {
-      g = decodeModel(fs.readFileSync(file), file);
-      this.graphs.set(file, g);
-    }
-    return g;
   }
 
   private executorFor(key: string): Promise<StepExecutor> {
@@ -227,28 +226,35 @@ export class EngineCore {
     const [name, sampler, s1, s2] = key.split('|') as [string, RunParams['sampler'], RunParams['s1'], RunParams['s2']];
     const pack = findPack(this.packList, name);
     const m = pack.manifest;
+    const job: StepGraphJob = {
+      pack: name,
+      sampler,
+      s1,
+      s2,
+      imageSize: m.imageSize,
+      downN: m.defaults.downN,
+      score: { file: pack.scorePath, input: m.score.input, timestep: m.score.timestep, output: m.score.output, kind: m.score.kind },
+      dse: sampler === 'egsde' ? { file: pack.dsePath, input: m.dse.input, timestep: m.dse.timestep, output: m.dse.featureOutput } : undefined,
+    };
     const t0 = Date.now();
-    const score = this.loadGraph(pack.scorePath);
-    const dse = sampler === 'egsde' ? this.loadGraph(pack.dsePath) : undefined;
-    let graph: Graph;
+    const sessionOptions: SessionOptions = { providers: [this.provider], intraOpThreads: this.opts.intraOpThreads, optimization: this.opts.optimization };
+    const refused = (e: Error) => new EngineError('engine/invalid_model', `pack ${name}: onnxruntime rejected the ${sampler} step graph: ${e.message.split('\n')[0]}`);
+    let ready = await this.cache.get(job);
+    let session: GraphSession;
     try {
-      graph = buildStepGraph({
-        sampler,
-        score: { graph: score, input: m.score.input, timestep: m.score.timestep, output: m.score.output ?? score.outputs[0].name, kind: m.score.kind },
-        dse: dse && { graph: dse, input: m.dse.input, timestep: m.dse.timestep, output: m.dse.featureOutput ?? dse.outputs[0].name },
-        imageSize: m.imageSize,
-        downN: m.defaults.downN,
-        s1,
-        s2,
-      });
+      session = await GraphSession.open(ready.modelPath, sessionOptions);
     } catch (e) {
-      if (isEngineError(e)) throw e;
-      throw new EngineError('engine/invalid_model', `pack ${name}: cannot build the ${sampler} step graph: ${(e as Error).message}`);
+      if (!ready.hit) throw refused(e as Error);
+      // cached files onnxruntime refuses (damaged on disk): build them once more
+      this.log('warn', `step graph ${key}: onnxruntime refused the cached files, rebuilding: ${(e as Error).message.split('\n')[0]}`);
+      this.cache.evict(job);
+      ready = await this.cache.get(job);
+      session = await GraphSession.open(ready.modelPath, sessionOptions).catch((e2: Error) => {
+        throw refused(e2);
+      });
     }
-    const session = await GraphSession.create(graph, { providers: [this.provider], intraOpThreads: this.opts.intraOpThreads }).catch((e: Error) => {
-      throw new EngineError('engine/invalid_model', `pack ${name}: onnxruntime rejected the ${sampler} step graph: ${e.message.split('\n')[0]}`);
-    });
-    this.log('info', `step graph ready: ${key} (${graph.nodes.length} nodes, ${Date.now() - t0} ms)`);
+    const source = ready.hit ? 'from the cache' : `built in ${ready.buildMs} ms`;
+    this.log('info', `step graph ready: ${key} (${ready.nodes} nodes, ${source}, ${Date.now() - t0} ms in all)`, { key, cached: ready.hit, ms: Date.now() - t0 });
     return new StepExecutor(session, sampler === 'egsde');
   }
 

@@ -14,8 +14,27 @@ export interface SessionOptions {
   providers?: ExecutionProvider[];
   /** Intra-op threads; default: onnxruntime's own choice (all cores). */
   intraOpThreads?: number;
-  /** onnxruntime graph optimisation level. Default 'all'. */
+  /**
+   * onnxruntime graph optimisation level. Default 'extended' (EGSDE_ORT_OPT overrides): at 256 px
+   * on the CPU, 'all' adds the NCHWc layout transform, which copies every convolution's weights
+   * (4.7 instead of 2.1 GB peak at batch 1) without stepping faster (bench/paper-size.bench.ts).
+   */
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * onnxruntime's memory pattern (one planned block for all activations, per input shape).
+   * Default false: the plan is kept per batch size and held on top of the arena.
+   */
+  memoryPattern?: boolean;
+}
+
+function ortOptions(opts: SessionOptions): ort.InferenceSession.SessionOptions {
+  const options: ort.InferenceSession.SessionOptions = {
+    executionProviders: opts.providers ?? ['cpu'],
+    graphOptimizationLevel: opts.optimization ?? (process.env.EGSDE_ORT_OPT as SessionOptions['optimization']) ?? 'extended',
+    enableMemPattern: opts.memoryPattern ?? false,
+  };
+  if (opts.intraOpThreads !== undefined) options.intraOpNumThreads = opts.intraOpThreads;
+  return options;
 }
 
 export interface HostTensor {
@@ -24,17 +43,19 @@ export interface HostTensor {
 }
 
 export class GraphSession {
-  private constructor(readonly session: ort.InferenceSession, readonly graph: Graph) {}
+  private constructor(readonly session: ort.InferenceSession) {}
 
+  /** A session over an in-memory graph (tests, training, small models). */
   static async create(graph: Graph, opts: SessionOptions = {}): Promise<GraphSession> {
-    const bytes = encodeModel(graph);
-    const options: ort.InferenceSession.SessionOptions = {
-      executionProviders: opts.providers ?? ['cpu'],
-      graphOptimizationLevel: opts.optimization ?? (process.env.EGSDE_ORT_OPT as SessionOptions['optimization']) ?? 'all',
-    };
-    if (opts.intraOpThreads !== undefined) options.intraOpNumThreads = opts.intraOpThreads;
-    const session = await ort.InferenceSession.create(bytes, options);
-    return new GraphSession(session, graph);
+    return new GraphSession(await ort.InferenceSession.create(encodeModel(graph), ortOptions(opts)));
+  }
+
+  /**
+   * A session over an ONNX file; external data beside it is read by onnxruntime itself
+   * (page-aligned tensors are mapped, not copied), so no JavaScript copy of the weights exists.
+   */
+  static async open(modelPath: string, opts: SessionOptions = {}): Promise<GraphSession> {
+    return new GraphSession(await ort.InferenceSession.create(modelPath, ortOptions(opts)));
   }
 
   async run(feeds: Record<string, HostTensor>, outputs?: string[]): Promise<Record<string, HostTensor>> {

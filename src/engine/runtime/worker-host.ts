@@ -2,7 +2,6 @@
  * The API-thread side of the engine: starts the engine thread, forwards requests, turns each
  * run's events into an async iterable.
  */
-import * as path from 'path';
 import { randomUUID } from 'crypto';
 import { Worker } from 'worker_threads';
 import { EngineError } from '../errors';
@@ -10,6 +9,7 @@ import type { EngineStatus, PackInfo, RunEvent, RunParams, TranslateRequest } fr
 import { Channel } from '../../util/channel';
 import type { EngineOptions } from './engine-core';
 import type { FromWorker, ToWorker } from './worker-protocol';
+import { workerEntry } from './worker-entry';
 
 export interface EngineLogger {
   info(obj: object, msg?: string): void;
@@ -35,14 +35,8 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-function workerEntry(): { file: string; execArgv: string[] } {
-  const fromSource = __filename.endsWith('.ts');
-  const file = path.join(__dirname, fromSource ? 'worker-main.ts' : 'worker-main.js');
-  return { file, execArgv: fromSource ? ['--require', require.resolve('ts-node/register/transpile-only')] : [] };
-}
-
 export async function startEngineThread(options: EngineOptions, logger?: EngineLogger): Promise<Engine> {
-  const { file, execArgv } = workerEntry();
+  const { file, execArgv } = workerEntry(__dirname, 'worker-main', __filename.endsWith('.ts'));
   const worker = new Worker(file, { workerData: { options }, execArgv });
   const channels = new Map<string, Channel<RunEvent>>();
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();

@@ -75,8 +75,8 @@ export function buildStepGraph(spec: StepGraphSpec): Graph {
       const seeds = new Map<string, string>();
       // 4. realism expert: E_s between DSE features of y and of xt; its gradient through the DSE
       const dse = spec.dse;
-      const fy = inlineGraph(b, dse.graph, { [dse.input]: y, [dse.timestep]: t }, { prefix: 'dse_y', weightsPrefix: 'dse' })[dse.output];
       const fx = inlineGraph(b, dse.graph, { [dse.input]: xt, [dse.timestep]: t }, { prefix: 'dse_xt', weightsPrefix: 'dse' })[dse.output];
+      const fy = inlineGraph(b, dse.graph, { [dse.input]: y, [dse.timestep]: t }, { prefix: 'dse_y', weightsPrefix: 'dse' })[dse.output];
       const es = realismEnergy(b, fy, fx, spec.s1);
       seeds.set(es, b.squeeze(cols[COEF.realismWeight], [1]));
       // 5. faithfulness expert on L = up(down(.))
