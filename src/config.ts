@@ -30,6 +30,10 @@ export interface AppConfig {
   providers: ExecutionProvider[];
   /** STEP_GRAPH_CACHE: folder of built step graphs kept across restarts; default data/step-graphs; `off`: a temporary folder per engine */
   stepGraphCacheDir: string | null;
+  /** EGSDE_BATCHING: measured (batch size with the lowest measured time per sample) | max (always fill to EGSDE_MAX_BATCH); default measured */
+  batching: 'measured' | 'max';
+  /** EGSDE_PRECISION: fp32 | fp16 (float16 networks, float32 update: for GPU providers); default fp32 */
+  precision: 'fp32' | 'fp16';
   /** EGSDE_MAX_BATCH: runs per batched step; default 8 */
   maxBatch: number;
   /** EGSDE_THREADS: onnxruntime intra-op threads; default: all cores */
@@ -139,6 +143,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     artifactsDir: path.resolve(env.ARTIFACTS_DIR || 'data/artifacts'),
     providers: (env.EGSDE_PROVIDERS || 'cpu').split(',').map((s) => s.trim()) as ExecutionProvider[],
     stepGraphCacheDir: env.STEP_GRAPH_CACHE === 'off' ? null : path.resolve(env.STEP_GRAPH_CACHE || 'data/step-graphs'),
+    batching: oneOf('EGSDE_BATCHING', env.EGSDE_BATCHING, ['measured', 'max'] as const, 'measured'),
+    precision: oneOf('EGSDE_PRECISION', env.EGSDE_PRECISION, ['fp32', 'fp16'] as const, 'fp32'),
     maxBatch,
     threads: env.EGSDE_THREADS ? num(env.EGSDE_THREADS, 0) : undefined,
     concurrency: num(env.EGSDE_CONCURRENCY, maxBatch),

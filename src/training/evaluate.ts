@@ -30,6 +30,8 @@ export interface EvalOptions {
   quick?: boolean;
   /** run the sweeps (lambda_s, lambda_i, M, steps). Default true */
   sweeps?: boolean;
+  /** only the quality-versus-steps table (and the steps it recommends). Default false */
+  stepsOnly?: boolean;
   /** steps per run for the methods table (default: the pack's) */
   steps?: number;
   /** where the grid and results go. Default <packDir>/eval */
@@ -141,6 +143,35 @@ export async function translate(core: EngineCore, sources: Float32Array, params:
   return { out, ok, seconds: (Date.now() - t0) / 1000 };
 }
 
+/** The respaced step counts of the quality-versus-steps table: 500, 200, 100, 50, 25, at most M. */
+export function stepCounts(M: number): number[] {
+  return [...new Set([500, 200, 100, 50, 25].map((k) => Math.min(k, M)))].sort((a, b) => b - a);
+}
+
+/** How far a respaced run may fall behind every step and still count as as good. */
+export const STEPS_TOLERANCE = { fidRelative: 0.1, fidAbsolute: 0.5, accuracy: 0.03, l2Relative: 0.05 };
+
+/**
+ * The fewest steps whose scores stay within STEPS_TOLERANCE of the most steps' (rows in the order
+ * of `counts`, most steps first): FID at most 10% (or 0.5) worse, target accuracy at most 3
+ * points lower, L2 at most 5% higher, and nothing failed. The fewest steps passing wins even if
+ * a count in between did not (the scores are noisy at small N); with none passing, the most steps.
+ */
+export function chooseSteps(counts: number[], rows: MethodScores[]): number {
+  const ref = rows[0];
+  const t = STEPS_TOLERANCE;
+  let chosen = counts[0];
+  rows.forEach((r, i) => {
+    const ok =
+      r.failed === 0 &&
+      r.fid <= ref.fid + Math.max(t.fidAbsolute, t.fidRelative * ref.fid) &&
+      r.accuracy >= ref.accuracy - t.accuracy &&
+      r.l2 <= ref.l2 * (1 + t.l2Relative);
+    if (ok) chosen = Math.min(chosen, counts[i]);
+  });
+  return chosen;
+}
+
 export function formatTable(rows: MethodScores[], title: string): string {
   const header = ['run', 'FID (lower: more real)', 'target acc', 'L2 (lower: more faithful)', 'PSNR', 'SSIM', 'failed/refused', 'seconds'];
   const f = (v: number, d: number) => (Number.isFinite(v) ? v.toFixed(d) : '-');
@@ -209,6 +240,24 @@ export async function evaluate(opts: EvalOptions = {}): Promise<{ tables: string
   const ceiling = await judge.score('sources, untranslated', sources01, sources01, 0);
 
   const base = { M: d.M, steps: opts.steps ?? d.steps, lambdaS: d.lambdaS, lambdaI: d.lambdaI };
+  /** Quality against respaced steps; returns the fewest steps as good as every step (chooseSteps). */
+  const stepsTable = async (): Promise<number> => {
+    const counts = stepCounts(d.M);
+    const rows: MethodScores[] = [];
+    for (const steps of counts) rows.push((await run(steps === d.M ? `${steps} steps (every step)` : `${steps} steps`, { ...base, sampler: 'egsde', steps })).s);
+    section('steps', `EGSDE: quality against respaced steps (M = ${d.M}, lambda_s = ${d.lambdaS}, lambda_i = ${d.lambdaI}, N = ${n})`, rows);
+    const chosen = chooseSteps(counts, rows);
+    log(`recommended steps: ${chosen} (the fewest whose FID, target accuracy and L2 stay within the tolerance of every step's; the pack's default is ${d.steps})`);
+    return chosen;
+  };
+  if (opts.stepsOnly) {
+    const recommendedSteps = await stepsTable();
+    fs.mkdirSync(outDir, { recursive: true });
+    fs.writeFileSync(path.join(outDir, 'steps.json'), `${JSON.stringify({ n, defaults: d, recommendedSteps, rows: results.steps }, null, 2)}\n`);
+    await judge.release();
+    await core.close();
+    return { tables, results };
+  }
   log(`methods at M = ${d.M}, ${d.steps} steps, lambda_s = ${d.lambdaS}, lambda_i = ${d.lambdaI}, N = ${n}`);
   const sd = await run('SDEdit', { ...base, sampler: 'sdedit' });
   const il = await run('ILVR', { ...base, sampler: 'ilvr' });
@@ -236,11 +285,8 @@ export async function evaluate(opts: EvalOptions = {}): Promise<{ tables: string
   await sweep('lambdaS', `EGSDE: realism weight lambda_s (lambda_i = ${d.lambdaI}, M = ${d.M})`, lambdaS.map((v) => ({ label: `lambda_s = ${v}`, params: { lambdaS: v } })));
   await sweep('lambdaI', `EGSDE: faithfulness weight lambda_i (lambda_s = ${d.lambdaS}, M = ${d.M})`, lambdaI.map((v) => ({ label: `lambda_i = ${v}`, params: { lambdaI: v } })));
   await sweep('M', `EGSDE: start time M (lambda_s = ${d.lambdaS}, lambda_i = ${d.lambdaI})`, Ms.map((m) => ({ label: `M = ${m}`, params: { M: m, steps: Math.min(d.steps, m) } })));
-  await sweep('steps', `EGSDE: all ${d.M} steps against ${d.steps} respaced steps`, [
-    { label: `${d.M} steps`, params: { steps: d.M } },
-    { label: `${d.steps} steps (respaced)`, params: { steps: d.steps } },
-  ]);
-  fs.writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify({ n, defaults: d, results }, null, 2)}\n`);
+  const recommendedSteps = await stepsTable();
+  fs.writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify({ n, defaults: d, recommendedSteps, results }, null, 2)}\n`);
   fs.writeFileSync(path.join(outDir, 'results.md'), `${tables.join('\n')}\n`);
   await judge.release();
   await core.close();

@@ -57,7 +57,7 @@ test('runs at different timesteps stepped together match their solo results', as
   const bSolo = await solo(image(1), planB, 22);
 
   const log: string[] = [];
-  const batcher = new Batcher({ executorFor: async () => executor });
+  const batcher = new Batcher({ executorFor: async () => executor, batching: 'max' });
   const a = makeRun('a', image(0), planA, 11, log);
   const b = makeRun('b', image(1), planB, 22, log);
   batcher.admit(a);
@@ -74,7 +74,7 @@ test('runs at different timesteps stepped together match their solo results', as
 });
 
 test('a cancelled run leaves at the next step boundary and the others go on', async () => {
-  const batcher = new Batcher({ executorFor: async () => executor });
+  const batcher = new Batcher({ executorFor: async () => executor, batching: 'max' });
   const a = makeRun('a', image(0), { M: 5, steps: 5, repeats: 1 }, 1, []);
   const b = makeRun('b', image(1), { M: 5, steps: 5, repeats: 1 }, 2, []);
   batcher.admit(a);
@@ -107,7 +107,7 @@ test('a run whose model fails is isolated from runs of other models', async () =
 });
 
 test('a run whose sample becomes non-finite fails alone inside a batch', async () => {
-  const batcher = new Batcher({ executorFor: async () => executor });
+  const batcher = new Batcher({ executorFor: async () => executor, batching: 'max' });
   const good = makeRun('good', image(0), { M: 3, steps: 3, repeats: 1 }, 1, []);
   const nan = image(1);
   nan[5] = NaN;

@@ -1,6 +1,7 @@
 /**
  * Steps concurrent runs together: runs that share a step graph (same pack, sampler and energy
- * kinds) go through one batched session run per step, each at its own timestep. New runs join
+ * kinds) go through batched session runs, each run at its own timestep, in batches of the size
+ * measured to be cheapest per sample (batch-sizer.ts). New runs join
  * at the next step boundary, cancelled runs leave at it, and a run whose step fails is isolated
  * by re-running its batch one run at a time.
  */
@@ -8,6 +9,7 @@ import { EngineError, isEngineError } from '../errors';
 import { RunState, StepRecord } from '../sampling/run-state';
 import { acceptStep } from '../sampling/sample';
 import { StepExecutor, StepOutputs } from './step-executor';
+import { BatchCost, BatchSizer } from './batch-sizer';
 
 export interface BatchedRun {
   id: string;
@@ -23,6 +25,11 @@ export interface BatchedRun {
 export interface BatcherOptions {
   /** Largest batch per session run. Default 8. */
   maxBatch?: number;
+  /**
+   * How runs of one graph are split into session runs: 'measured' (default) picks the size with
+   * the lowest measured time per sample (batch-sizer.ts); 'max' always fills batches to maxBatch.
+   */
+  batching?: 'measured' | 'max';
   executorFor(key: string): Promise<StepExecutor>;
 }
 
@@ -46,10 +53,20 @@ export class Batcher {
   private readonly cancelled = new Set<string>();
   private lastBatchSizes: number[] = [];
   private readonly recent: { at: number; n: number }[] = [];
+  private readonly sizer: BatchSizer | null;
 
   constructor(private readonly opts: BatcherOptions) {
     this.maxBatch = opts.maxBatch ?? 8;
+    this.sizer = (opts.batching ?? 'measured') === 'measured' ? new BatchSizer({ maxBatch: this.maxBatch }) : null;
   }
+
+  /** The measured time per sample at each batch size, per step graph. */
+  batchCosts(): Record<string, BatchCost[]> {
+    if (!this.sizer) return {};
+    return Object.fromEntries([...this.keys].map((k) => [k, this.sizer!.costs(k)]));
+  }
+
+  private readonly keys = new Set<string>();
 
   admit(run: BatchedRun): void {
     this.pending.push(run);
@@ -94,10 +111,16 @@ export class Batcher {
         for (const r of runs) this.fail(r, asEngineError(e, 'loading the models failed'));
         continue;
       }
-      for (let i = 0; i < runs.length; i += this.maxBatch) {
-        const chunk = runs.slice(i, i + this.maxBatch);
+      this.keys.add(key);
+      const plan = this.sizer ? this.sizer.plan(key, runs.length) : maxChunks(runs.length, this.maxBatch);
+      let at = 0;
+      for (const size of plan) {
+        const chunk = runs.slice(at, at + size);
+        at += size;
         sizes.push(chunk.length);
-        await this.stepChunk(executor, chunk);
+        const t0 = performance.now();
+        const ok = await this.stepChunk(executor, chunk);
+        if (ok) this.sizer?.record(key, chunk.length, performance.now() - t0);
       }
     }
     this.lastBatchSizes = sizes;
@@ -106,18 +129,19 @@ export class Batcher {
     return true;
   }
 
-  private async stepChunk(executor: StepExecutor, chunk: BatchedRun[]): Promise<void> {
+  /** One session run for the chunk; false when it failed (and its runs were retried one by one). */
+  private async stepChunk(executor: StepExecutor, chunk: BatchedRun[]): Promise<boolean> {
     let outs: StepOutputs[];
     try {
       outs = await executor.step(chunk.map((r) => r.state));
     } catch (e) {
       if (chunk.length === 1) {
         this.fail(chunk[0], asEngineError(e, 'the model failed'));
-        return;
+        return false;
       }
       // isolate: one run at a time
       for (const r of chunk) await this.stepChunk(executor, [r]);
-      return;
+      return false;
     }
     chunk.forEach((r, i) => {
       const out = outs[i];
@@ -143,6 +167,7 @@ export class Batcher {
         }
       }
     });
+    return true;
   }
 
   private fail(r: BatchedRun, err: EngineError): void {
@@ -168,4 +193,11 @@ export class Batcher {
       }
     }
   }
+}
+
+/** n runs in chunks of at most max. */
+function maxChunks(n: number, max: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n; i += max) out.push(Math.min(max, n - i));
+  return out;
 }

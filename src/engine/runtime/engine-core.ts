@@ -31,6 +31,8 @@ export interface EngineOptions {
   providers?: ExecutionProvider[];
   /** Largest batch per session run. Default 8. */
   maxBatch?: number;
+  /** 'measured' (default): batch size from measured cost per sample; 'max': always fill to maxBatch. */
+  batching?: 'measured' | 'max';
   /** onnxruntime intra-op threads. Default: onnxruntime's choice. */
   intraOpThreads?: number;
   /** Previews are downscaled to at most this many pixels a side. Default 64. */
@@ -42,6 +44,8 @@ export interface EngineOptions {
   stepGraphCacheDir?: string | null;
   /** onnxruntime graph optimisation level (session.ts). */
   optimization?: SessionOptions['optimization'];
+  /** The networks' precision: 'fp32' (default) or 'fp16' (float16 weights and activations, float32 update; for GPUs). */
+  precision?: 'fp32' | 'fp16';
 }
 
 interface LiveRun {
@@ -68,7 +72,7 @@ export class EngineCore {
     private readonly packErrors: EngineError[],
     private readonly log: EngineLog,
   ) {
-    this.batcher = new Batcher({ maxBatch: opts.maxBatch ?? 8, executorFor: (key) => this.executorFor(key) });
+    this.batcher = new Batcher({ maxBatch: opts.maxBatch ?? 8, batching: opts.batching, executorFor: (key) => this.executorFor(key) });
     this.cache = new StepGraphCache(opts.stepGraphCacheDir ?? null);
     this.loopDone = this.loop();
   }
@@ -235,6 +239,7 @@ export class EngineCore {
       downN: m.defaults.downN,
       score: { file: pack.scorePath, input: m.score.input, timestep: m.score.timestep, output: m.score.output, kind: m.score.kind },
       dse: sampler === 'egsde' ? { file: pack.dsePath, input: m.dse.input, timestep: m.dse.timestep, output: m.dse.featureOutput } : undefined,
+      precision: this.opts.precision ?? 'fp32',
     };
     const t0 = Date.now();
     const sessionOptions: SessionOptions = { providers: [this.provider], intraOpThreads: this.opts.intraOpThreads, optimization: this.opts.optimization };

@@ -1,6 +1,6 @@
 /**
  * The on-disk cache of built step graphs, one folder per pack version and configuration:
- *   <dir>/<pack>-<where>-<sampler>-<s1>-<s2>-<hash>/{step.onnx, step.weights, meta.json}
+ *   <dir>/<pack>-<where>-<sampler>-<s1>-<s2>-<precision>-<hash>/{step.onnx, step.weights, meta.json}
  * (<where>: a hash of the model files' paths; <hash>: of everything the graph is built from).
  * The hash covers the build job (model files by path, size and mtime; energies; image size;
  * low-pass size), the builder's own code and the onnxruntime version, so a changed pack, a new
@@ -169,7 +169,7 @@ export class StepGraphCache {
   /** Same pack files (by path) and configuration; the hash after it tells versions apart. */
   private prefix(job: StepGraphJob): string {
     const where = createHash('sha256').update(JSON.stringify([path.resolve(job.score.file), job.dse ? path.resolve(job.dse.file) : null])).digest('hex').slice(0, 6);
-    return `${slug(job.pack)}-${where}-${job.sampler}-${job.s1}-${job.s2}-`;
+    return `${slug(job.pack)}-${where}-${job.sampler}-${job.s1}-${job.s2}-${job.precision ?? 'fp32'}-`;
   }
 
   private fingerprint(job: StepGraphJob): unknown {

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { EngineError, isEngineError } from '../errors';
 import { decodeModel, saveModelWithExternalData } from '../onnx/model-io';
-import { buildStepGraph } from '../sampling/step-graph';
+import { buildStepGraph, Precision } from '../sampling/step-graph';
 import type { FaithfulnessEnergyKind, RealismEnergyKind, SamplerKind, ScoreKind } from '../vocabulary';
 
 export interface ModelFile {
@@ -29,6 +29,8 @@ export interface StepGraphJob {
   score: ModelFile & { kind: ScoreKind };
   /** EGSDE only */
   dse?: ModelFile;
+  /** the networks' precision (step-graph.ts); default fp32 */
+  precision?: Precision;
 }
 
 export const STEP_MODEL_FILE = 'step.onnx';
@@ -56,6 +58,7 @@ export function writeStepGraph(job: StepGraphJob, dir: string): WrittenStepGraph
       downN: job.downN,
       s1: job.s1,
       s2: job.s2,
+      precision: job.precision,
     });
   } catch (e) {
     if (isEngineError(e)) throw e;

@@ -7,7 +7,8 @@
  * Outputs: y_next [N,3,S,S], x0_pred [N,3,S,S]; for EGSDE also e_realism, e_faithfulness [N]
  */
 import { GraphBuilder } from '../onnx/builder';
-import { Graph } from '../onnx/ir';
+import { Graph, Node } from '../onnx/ir';
+import { convertToFloat16 } from '../onnx/float16';
 import { inlineGraph } from '../onnx/compose';
 import { pruneGraph } from '../onnx/prune';
 import { DType } from '../onnx/tensor';
@@ -35,6 +36,19 @@ export interface StepGraphSpec {
   downN: number;
   s1: RealismEnergyKind;
   s2: FaithfulnessEnergyKind;
+  /**
+   * The networks' precision (score model, DSE and its gradient; the update stays float32):
+   * 'fp32' (default), 'fp16' (for GPU providers), 'fp16-emulated' (float32 types holding
+   * float16-rounded values, to measure half precision's error where there are no fp16 kernels).
+   */
+  precision?: Precision;
+}
+
+export type Precision = 'fp32' | 'fp16' | 'fp16-emulated';
+
+/** Nodes of the networks inside the step graph (inlined with these prefixes, and their gradients). */
+export function isNetworkNode(node: Node): boolean {
+  return /^(grad\/)?(score|dse_y|dse_xt)\//.test(node.name);
 }
 
 export const STEP_INPUTS = ['y', 'x0', 'e', 'z', 'coef'] as const;
@@ -121,5 +135,8 @@ export function buildStepGraph(spec: StepGraphSpec): Graph {
   b.output(yNext, STEP_OUTPUTS.yNext);
   // predicted clean image, for previews: (y - sqrt(1 - abar) eps) / sqrt(abar)
   b.output(b.div(b.sub(y, b.mul(c(COEF.sqrtOneMinusAbar), eps)), c(COEF.sqrtAbar)), STEP_OUTPUTS.x0Pred);
-  return pruneGraph(b.graph);
+  const graph = pruneGraph(b.graph);
+  const precision = spec.precision ?? 'fp32';
+  if (precision === 'fp32') return graph;
+  return convertToFloat16(graph, { inHalf: isNetworkNode, mode: precision === 'fp16' ? 'fp16' : 'emulate' });
 }
