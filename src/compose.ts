@@ -85,7 +85,7 @@ export async function urlSignerOf(ports: Ports, config: AppConfig): Promise<UrlS
 /** This process's engine, as the configuration describes it (the embedded server's and a worker's alike). */
 export function startEngine(config: AppConfig, log: Logger): Promise<Engine> {
   return createEngine(
-    { modelsDir: config.modelsDir, allowSharedFiles: config.allowSharedModelFiles, packsRoot: config.modelsRoot, providers: config.providers, maxBatch: config.maxBatch, intraOpThreads: config.threads, stepGraphCacheDir: config.stepGraphCacheDir, batching: config.batching, precision: config.precision },
+    { modelsDir: config.modelsDir, allowSharedFiles: config.allowSharedModelFiles, packsRoot: config.modelsRoot, providers: config.providers, maxBatch: config.maxBatch, intraOpThreads: config.threads, stepGraphCacheDir: config.stepGraphCacheDir, batching: config.batching, precision: config.precision, optimization: config.ortOptimization },
     log,
   );
 }

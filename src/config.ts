@@ -34,6 +34,8 @@ export interface AppConfig {
   batching: 'measured' | 'max';
   /** EGSDE_PRECISION: fp32 | fp16 (float16 networks, float32 update: for GPU providers); default fp32 */
   precision: 'fp32' | 'fp16';
+  /** EGSDE_ORT_OPT: onnxruntime optimisation level (disabled | basic | extended | all); default by model size (engine-core.ts) */
+  ortOptimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** EGSDE_MAX_BATCH: runs per batched step; default 8 */
   maxBatch: number;
   /** EGSDE_THREADS: onnxruntime intra-op threads; default: all cores */
@@ -145,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     stepGraphCacheDir: env.STEP_GRAPH_CACHE === 'off' ? null : path.resolve(env.STEP_GRAPH_CACHE || 'data/step-graphs'),
     batching: oneOf('EGSDE_BATCHING', env.EGSDE_BATCHING, ['measured', 'max'] as const, 'measured'),
     precision: oneOf('EGSDE_PRECISION', env.EGSDE_PRECISION, ['fp32', 'fp16'] as const, 'fp32'),
+    ortOptimization: env.EGSDE_ORT_OPT ? oneOf('EGSDE_ORT_OPT', env.EGSDE_ORT_OPT, ['disabled', 'basic', 'extended', 'all'] as const, 'all') : undefined,
     maxBatch,
     threads: env.EGSDE_THREADS ? num(env.EGSDE_THREADS, 0) : undefined,
     concurrency: num(env.EGSDE_CONCURRENCY, maxBatch),

@@ -136,7 +136,7 @@ export async function translate(imagePath: string, o: TranslateOptions, env: Nod
   // engine messages (skipped packs, provider) as JSON lines on stderr, warnings and up by default
   const log = pino({ level: env.LOG_LEVEL ?? 'warn', base: { service: 'egsde' } }, pino.destination(2));
   const engine: Engine = await createEngine(
-    { modelsDir, allowSharedFiles: config.allowSharedModelFiles, packsRoot: config.modelsRoot, providers: config.providers, maxBatch: config.maxBatch, intraOpThreads: config.threads, stepGraphCacheDir: config.stepGraphCacheDir, batching: config.batching, precision: config.precision },
+    { modelsDir, allowSharedFiles: config.allowSharedModelFiles, packsRoot: config.modelsRoot, providers: config.providers, maxBatch: config.maxBatch, intraOpThreads: config.threads, stepGraphCacheDir: config.stepGraphCacheDir, batching: config.batching, precision: config.precision, optimization: config.ortOptimization },
     log,
   );
   let progress: ReturnType<typeof progressReporter> | null = null;

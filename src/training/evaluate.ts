@@ -8,7 +8,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { decodeModel, EngineCore, GraphSession, Rng } from '../engine/toolkit';
-import type { RunEvent, RunParams } from '../engine';
+import type { PackInfo, RunEvent, RunParams } from '../engine';
+import { isCodedError, resolveParams } from '../engine';
 import { rgbToPng } from '../images';
 import { DEMO_SIZE, EVAL_FEATURES } from './demo-models';
 import { frechetDistance, l2Distance, psnr, ssim } from '../metrics/image-metrics';
@@ -143,6 +144,17 @@ export async function translate(core: EngineCore, sources: Float32Array, params:
   return { out, ok, seconds: (Date.now() - t0) / 1000 };
 }
 
+/** params.lambdaI, or 95% of the largest stable value when the engine would refuse it (params.ts). */
+function stableLambdaI(pack: PackInfo, params: Partial<RunParams>): number {
+  try {
+    return resolveParams(pack, params).lambdaI;
+  } catch (e) {
+    const max = isCodedError(e) ? (e.details as { max?: unknown }).max : undefined;
+    if (typeof max !== 'number') throw e;
+    return Math.floor(max * 9.5) / 10;
+  }
+}
+
 /** The respaced step counts of the quality-versus-steps table: 500, 200, 100, 50, 25, at most M. */
 export function stepCounts(M: number): number[] {
   return [...new Set([500, 200, 100, 50, 25].map((k) => Math.min(k, M)))].sort((a, b) => b - a);
@@ -156,13 +168,15 @@ export const STEPS_TOLERANCE = { fidRelative: 0.1, fidAbsolute: 0.5, accuracy: 0
  * of `counts`, most steps first): FID at most 10% (or 0.5) worse, target accuracy at most 3
  * points lower, L2 at most 5% higher, and nothing failed. The fewest steps passing wins even if
  * a count in between did not (the scores are noisy at small N); with none passing, the most steps.
+ * Rows not `eligible` (they ran with another lambda_i than the pack's) are never chosen.
  */
-export function chooseSteps(counts: number[], rows: MethodScores[]): number {
+export function chooseSteps(counts: number[], rows: MethodScores[], eligible: boolean[] = counts.map(() => true)): number {
   const ref = rows[0];
   const t = STEPS_TOLERANCE;
   let chosen = counts[0];
   rows.forEach((r, i) => {
     const ok =
+      eligible[i] &&
       r.failed === 0 &&
       r.fid <= ref.fid + Math.max(t.fidAbsolute, t.fidRelative * ref.fid) &&
       r.accuracy >= ref.accuracy - t.accuracy &&
@@ -244,10 +258,16 @@ export async function evaluate(opts: EvalOptions = {}): Promise<{ tables: string
   const stepsTable = async (): Promise<number> => {
     const counts = stepCounts(d.M);
     const rows: MethodScores[] = [];
-    for (const steps of counts) rows.push((await run(steps === d.M ? `${steps} steps (every step)` : `${steps} steps`, { ...base, sampler: 'egsde', steps })).s);
+    for (const steps of counts) {
+      // fewer steps enlarge beta_k: where the default lambda_i would diverge, take the largest stable one
+      const lambdaI = stableLambdaI(pack, { ...base, sampler: 'egsde', steps });
+      const label = `${steps} steps${steps === d.M ? ' (every step)' : ''}${lambdaI !== base.lambdaI ? ` (lambda_i ${lambdaI}: ${base.lambdaI} diverges)` : ''}`;
+      rows.push((await run(label, { ...base, sampler: 'egsde', steps, lambdaI })).s);
+    }
     section('steps', `EGSDE: quality against respaced steps (M = ${d.M}, lambda_s = ${d.lambdaS}, lambda_i = ${d.lambdaI}, N = ${n})`, rows);
-    const chosen = chooseSteps(counts, rows);
-    log(`recommended steps: ${chosen} (the fewest whose FID, target accuracy and L2 stay within the tolerance of every step's; the pack's default is ${d.steps})`);
+    // a default must be a valid run: rows that needed a smaller lambda_i are shown, not chosen
+    const chosen = chooseSteps(counts, rows, counts.map((steps) => stableLambdaI(pack, { ...base, sampler: 'egsde', steps }) === base.lambdaI));
+    log(`recommended steps: ${chosen} (the fewest that run with the pack's lambda_i and whose FID, target accuracy and L2 stay within the tolerance of every step's; the pack's default is ${d.steps})`);
     return chosen;
   };
   if (opts.stepsOnly) {

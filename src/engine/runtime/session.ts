@@ -14,24 +14,17 @@ export interface SessionOptions {
   providers?: ExecutionProvider[];
   /** Intra-op threads; default: onnxruntime's own choice (all cores). */
   intraOpThreads?: number;
-  /**
-   * onnxruntime graph optimisation level. Default 'extended' (EGSDE_ORT_OPT overrides): at 256 px
-   * on the CPU, 'all' adds the NCHWc layout transform, which copies every convolution's weights
-   * (4.7 instead of 2.1 GB peak at batch 1) without stepping faster (bench/paper-size.bench.ts).
-   */
+  /** onnxruntime graph optimisation level. Default 'all' (EGSDE_ORT_OPT overrides). */
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
-  /**
-   * onnxruntime's memory pattern (one planned block for all activations, per input shape).
-   * Default false: the plan is kept per batch size and held on top of the arena.
-   */
+  /** onnxruntime's memory pattern (one planned block for all activations, per input shape). Default true. */
   memoryPattern?: boolean;
 }
 
 function ortOptions(opts: SessionOptions): ort.InferenceSession.SessionOptions {
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: opts.providers ?? ['cpu'],
-    graphOptimizationLevel: opts.optimization ?? (process.env.EGSDE_ORT_OPT as SessionOptions['optimization']) ?? 'extended',
-    enableMemPattern: opts.memoryPattern ?? false,
+    graphOptimizationLevel: opts.optimization ?? (process.env.EGSDE_ORT_OPT as SessionOptions['optimization']) ?? 'all',
+    enableMemPattern: opts.memoryPattern ?? true,
   };
   if (opts.intraOpThreads !== undefined) options.intraOpNumThreads = opts.intraOpThreads;
   return options;

@@ -102,17 +102,23 @@ function buildInChild(job: StepGraphJob, dir: string): Promise<WrittenStepGraph>
 }
 
 /** Small models build here (a child's start-up would cost more than it saves); big ones in a child. */
-async function build(job: StepGraphJob, dir: string): Promise<WrittenStepGraph> {
+async function build(job: StepGraphJob, dir: string, childMinBytes: number): Promise<WrittenStepGraph> {
   const bytes = fs.statSync(job.score.file).size + (job.dse ? fs.statSync(job.dse.file).size : 0);
-  return bytes >= CHILD_BUILD_MIN_BYTES ? buildInChild(job, dir) : writeStepGraph(job, dir);
+  return bytes >= childMinBytes ? buildInChild(job, dir) : writeStepGraph(job, dir);
 }
 
 export class StepGraphCache {
   private readonly dir: string;
   private readonly temporary: boolean;
 
-  /** `dir`: the cache folder (created if missing); null: a private temporary folder. */
-  constructor(dir: string | null) {
+  /**
+   * `dir`: the cache folder (created if missing); null: a private temporary folder.
+   * `childBuildMinBytes`: model files at least this big (together) build in a child process.
+   */
+  constructor(
+    dir: string | null,
+    private readonly childBuildMinBytes = CHILD_BUILD_MIN_BYTES,
+  ) {
     this.temporary = dir === null;
     this.dir = dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'egsde-step-graphs-'));
     fs.mkdirSync(this.dir, { recursive: true });
@@ -139,7 +145,7 @@ export class StepGraphCache {
     const staging = path.join(this.dir, `.staging-${name}-${process.pid}-${randomUUID().slice(0, 8)}`);
     fs.mkdirSync(staging, { recursive: true });
     try {
-      const written = await build(job, staging);
+      const written = await build(job, staging, this.childBuildMinBytes);
       const meta: Meta = { format: STEP_GRAPH_FORMAT, job, fingerprint: this.fingerprint(job), ...written, createdAt: new Date().toISOString() };
       fs.writeFileSync(path.join(staging, META_FILE), `${JSON.stringify(meta, null, 2)}\n`);
       try {

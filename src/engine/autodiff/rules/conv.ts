@@ -6,6 +6,7 @@ import { EngineError } from '../../errors';
 import { GraphBuilder } from '../../onnx/builder';
 import { Node, getInt, getInts, getString } from '../../onnx/ir';
 import { Dim, isStatic } from '../../onnx/dims';
+import { DType, Tensor } from '../../onnx/tensor';
 import { GradContext, RuleFamily } from '../rule';
 
 interface Window {
@@ -57,9 +58,33 @@ function transposedWindow(b: GraphBuilder, node: Node, dy: string, w: string, wi
 }
 
 /**
+ * The flipped, channel-transposed kernel of a grouped Conv weight [g*co, ci, *k] as a new
+ * tensor [g*ci, co, *k]: out[g*ci + i, o, p] = w[g*co + o, i, K-1-p] (p the flat kernel index;
+ * reversing it reverses every spatial axis).
+ */
+function flippedKernel(w: Tensor, group: number): Tensor {
+  const [cout, ci, ...k] = w.dims;
+  const co = cout / group;
+  const kk = k.reduce((a, b) => a * b, 1);
+  const src = w.data as Float32Array;
+  const out = new Float32Array(src.length);
+  for (let g = 0; g < group; g++) {
+    for (let o = 0; o < co; o++) {
+      for (let i = 0; i < ci; i++) {
+        const from = ((g * co + o) * ci + i) * kk;
+        const to = ((g * ci + i) * co + o) * kk;
+        for (let p = 0; p < kk; p++) out[to + p] = src[from + kk - 1 - p];
+      }
+    }
+  }
+  return { dtype: DType.FLOAT, dims: [group * ci, co, ...k], data: out };
+}
+
+/**
  * dX of a stride-1 Conv as a plain Conv of dY with the flipped, channel-transposed kernel (pads
- * d(k-1) - p). onnxruntime's CPU Conv is several times faster than its ConvTranspose; the kernel
- * transform acts on an initializer, so session constant folding precomputes it.
+ * d(k-1) - p). onnxruntime's CPU Conv is several times faster than its ConvTranspose. A weight
+ * that is a float initializer gets its transformed kernel computed here, as an initializer (saved
+ * with the graph, so no session has to fold it at load); otherwise the transform is graph ops.
  */
 function stride1InputGrad(b: GraphBuilder, dy: string, w: string, ws: number[], win: Window, group: number): string | null {
   const sp = win.kernel.length;
@@ -70,6 +95,8 @@ function stride1InputGrad(b: GraphBuilder, dy: string, w: string, ws: number[], 
   const spAxes = Array.from({ length: sp }, (_, i) => i + 2);
   const co = ws[0] / group;
   const ci = ws[1];
+  const init = b.graph.initializers.get(w);
+  if (init && init.dtype === DType.FLOAT) return b.conv(dy, b.initializer(`${w}/flipped`, flippedKernel(init, group)), undefined, { pads, dilations: win.dilations, group });
   let wt: string;
   if (group === 1) wt = b.transpose(w, [1, 0, ...spAxes]);
   else {
