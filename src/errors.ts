@@ -70,6 +70,8 @@ export const ERROR_CODES = [
   'engine/not_differentiable',
   'pack/invalid',
   'pack/not_found',
+  /** two packs in one models folder share a name: the service refuses to start */
+  'pack/duplicate_name',
   /** a request the engine cannot take: wrong image size, a run id already running */
   'engine/invalid_input',
   /** the model failed while stepping a run */

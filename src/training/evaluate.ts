@@ -115,7 +115,7 @@ export class Judge {
 }
 
 /** Translate every source image through the engine (batched), seeds 1000 + i. */
-export async function translate(core: EngineCore, sources: Float32Array, params: Partial<RunParams>): Promise<{ out: Float32Array; ok: boolean[]; seconds: number }> {
+export async function translate(core: EngineCore, sources: Float32Array, params: Partial<RunParams>, pack = 'demo'): Promise<{ out: Float32Array; ok: boolean[]; seconds: number }> {
   const n = sources.length / IMG;
   const out = new Float32Array(n * IMG);
   const ok = new Array<boolean>(n).fill(true);
@@ -124,7 +124,7 @@ export async function translate(core: EngineCore, sources: Float32Array, params:
     Array.from({ length: n }, (_, i) =>
       new Promise<void>((resolve) => {
         try {
-          core.start({ pack: 'demo', image: sources.slice(i * IMG, (i + 1) * IMG), params: { ...params, seed: 1000 + i, previewEvery: 0 } }, (e: RunEvent) => {
+          core.start({ pack, image: sources.slice(i * IMG, (i + 1) * IMG), params: { ...params, seed: 1000 + i, previewEvery: 0 } }, (e: RunEvent) => {
             if (e.type === 'result') {
               out.set(e.image, i * IMG);
               resolve();
@@ -222,9 +222,9 @@ export async function evaluate(opts: EvalOptions = {}): Promise<{ tables: string
   const n = opts.n ?? 64;
   const outDir = opts.outDir ?? path.join(packDir, 'eval');
   const log = opts.log ?? ((m: string) => console.log(m));
-  const core = await EngineCore.create({ modelsDir: path.dirname(packDir), maxBatch: 64 });
-  const pack = core.packs().find((p) => p.name === 'demo');
-  if (!pack) throw new Error(`no demo pack in ${path.dirname(packDir)}`);
+  // exactly the pack in packDir, whatever else its parent folder holds
+  const core = await EngineCore.create({ modelsDir: path.dirname(packDir), packDirs: [packDir], maxBatch: 64 });
+  const pack = core.packs()[0];
   const d = pack.defaults;
   const judge = await Judge.create(packDir, opts.references ?? 512);
   const sources = images('disc', n, SOURCE_SEED);
@@ -232,7 +232,7 @@ export async function evaluate(opts: EvalOptions = {}): Promise<{ tables: string
   const tables: string[] = [];
   const results: Record<string, MethodScores[]> = {};
   const run = async (label: string, params: Partial<RunParams>) => {
-    const { out, ok, seconds } = await translate(core, sources, params);
+    const { out, ok, seconds } = await translate(core, sources, params, pack.name);
     const s = await judge.score(label, sources01, out, seconds, ok);
     log(`  ${label}: failed ${s.failed}, FID ${s.fid.toFixed(2)}, acc ${(100 * s.accuracy).toFixed(1)}%, L2 ${s.l2.toFixed(3)}, PSNR ${s.psnr.toFixed(2)}, SSIM ${s.ssim.toFixed(3)} (${seconds.toFixed(0)} s)`);
     return { s, out };

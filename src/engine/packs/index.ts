@@ -7,5 +7,5 @@ export {
   parsePackManifest,
 } from './schema';
 export type { PackDefaults, PackDseModel, PackManifest, PackSchedule, PackScoreModel } from './schema';
-export { PACK_MANIFEST_FILE, discoverPacks, findPack, loadPack } from './load';
+export { PACK_MANIFEST_FILE, discoverPacks, duplicatePackError, findPack, loadPack } from './load';
 export type { DiscoverPacksResult, LoadPackOptions, LoadedPack } from './load';

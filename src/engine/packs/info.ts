@@ -1,7 +1,7 @@
 /** A pack as the public API describes it (PackInfo), from its manifest; and the packs of a folder without loading their models. */
 import * as fs from 'fs';
 import type { PackInfo } from '../types';
-import { discoverPacks, LoadPackOptions } from './load';
+import { discoverPacks, duplicatePackError, LoadPackOptions } from './load';
 import type { PackManifest } from './schema';
 
 export function packInfoOf(m: PackManifest): PackInfo {
@@ -20,6 +20,8 @@ export function packInfoOf(m: PackManifest): PackInfo {
 /** The valid packs of `modelsDir` as PackInfo (manifests only; no model is read); none when the folder is missing. */
 export async function readPackInfos(modelsDir: string, opts: LoadPackOptions = {}): Promise<PackInfo[]> {
   if (!fs.existsSync(modelsDir)) return [];
-  const { packs } = await discoverPacks(modelsDir, opts);
+  const { packs, errors } = await discoverPacks(modelsDir, opts);
+  const duplicate = duplicatePackError(errors);
+  if (duplicate) throw duplicate;
   return packs.map((p) => packInfoOf(p.manifest));
 }

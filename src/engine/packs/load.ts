@@ -192,9 +192,11 @@ export async function discoverPacks(modelsDir: string, opts: LoadPackOptions = {
     const first = byName.get(r.manifest.name);
     if (first) {
       errors.push(
-        packInvalid(displayPath(r.manifestPath), 'name', `duplicate pack name '${r.manifest.name}' (already used by ${displayPath(first.manifestPath)})`, {
-          name: r.manifest.name,
-        }),
+        new EngineError(
+          'pack/duplicate_name',
+          `${displayPath(r.manifestPath)}: name: duplicate pack name '${r.manifest.name}' (already used by ${displayPath(first.manifestPath)}): two packs named '${r.manifest.name}' in ${displayPath(absModels)}, folders ${displayPath(first.dir)} and ${displayPath(r.dir)}; rename one (its pack.json "name")`,
+          { file: displayPath(r.manifestPath), field: 'name', name: r.manifest.name, folders: [displayPath(first.dir), displayPath(r.dir)] },
+        ),
       );
       continue;
     }
@@ -205,6 +207,11 @@ export async function discoverPacks(modelsDir: string, opts: LoadPackOptions = {
 }
 
 /** The pack named `name`; throws 'pack/not_found' listing the available names. */
+/** The first duplicate-name error of a discovery, if any: a models folder with one is refused. */
+export function duplicatePackError(errors: readonly EngineError[]): EngineError | undefined {
+  return errors.find((e) => e.code === 'pack/duplicate_name');
+}
+
 export function findPack(packs: readonly LoadedPack[], name: string): LoadedPack {
   const found = packs.find((p) => p.manifest.name === name);
   if (found) return found;

@@ -3,6 +3,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { EngineError, isEngineError } from '../errors';
 import { discoverPacks, findPack, loadPack, parsePackManifest, PackManifest } from './index';
+import { readPackInfos } from './info';
+import { EngineCore } from '../runtime/engine-core';
 
 const FIXTURES = path.resolve(__dirname, '../../../test/fixtures');
 const PACKS = path.join(FIXTURES, 'packs');
@@ -309,7 +311,9 @@ describe('discoverPacks', () => {
     const { packs, errors } = await discoverPacks(BAD, SHARED);
     expect(packs.map((p) => p.manifest.name)).toEqual(['ok']);
     expect(packs[0]!.dir).toBe(path.join(BAD, 'ok'));
-    expect(errors.every((e) => isEngineError(e, 'pack/invalid'))).toBe(true);
+    expect(errors.slice(0, 4).every((e) => isEngineError(e, 'pack/invalid'))).toBe(true);
+    expect(isEngineError(errors[4], 'pack/duplicate_name')).toBe(true);
+    expect(errors[4]!.details.folders).toEqual(['test/fixtures/packs-bad/ok', 'test/fixtures/packs-bad/ok-again']);
     expect(errors.map((e) => [e.details.file, e.details.field])).toEqual([
       ['test/fixtures/packs-bad/bad-field/pack.json', 'defaults.M'],
       ['test/fixtures/packs-bad/bad-json/pack.json', null],
@@ -320,6 +324,34 @@ describe('discoverPacks', () => {
     expect(errors[4]!.message).toContain(
       "test/fixtures/packs-bad/ok-again/pack.json: name: duplicate pack name 'ok' (already used by test/fixtures/packs-bad/ok/pack.json)",
     );
+  });
+
+  it('an engine on a models folder with two packs of one name refuses to start, naming both folders', async () => {
+    const e = await engineError(() => EngineCore.create({ modelsDir: BAD, ...SHARED, packsRoot: FIXTURES }));
+    expect(e.code).toBe('pack/duplicate_name');
+    expect(e.message).toContain("two packs named 'ok'");
+    expect(e.message).toContain('folders test/fixtures/packs-bad/ok and test/fixtures/packs-bad/ok-again');
+    await expect(readPackInfos(BAD, SHARED)).rejects.toMatchObject({ code: 'pack/duplicate_name' });
+  });
+
+  it('an engine given pack folders serves exactly those, whatever their parent holds', async () => {
+    // two copies of one pack with different defaults, side by side
+    const models = await fs.mkdtemp(path.join(os.tmpdir(), 'egsde-dup-'));
+    const manifest = JSON.parse(await fs.readFile(path.join(BAD, 'ok', 'pack.json'), 'utf8')) as { score: { file: string }; dse: { file: string }; defaults: Record<string, number> };
+    const ms: Record<string, number> = { a: 300, b: 200 };
+    for (const [name, M] of Object.entries(ms)) {
+      await fs.mkdir(path.join(models, name));
+      await fs.copyFile(path.resolve(BAD, 'ok', manifest.score.file), path.join(models, name, 'score.onnx'));
+      await fs.copyFile(path.resolve(BAD, 'ok', manifest.dse.file), path.join(models, name, 'dse.onnx'));
+      await fs.writeFile(path.join(models, name, 'pack.json'), JSON.stringify({ ...manifest, score: { ...manifest.score, file: 'score.onnx' }, dse: { ...manifest.dse, file: 'dse.onnx' }, defaults: { ...manifest.defaults, M } }));
+    }
+    await expect(EngineCore.create({ modelsDir: models })).rejects.toMatchObject({ code: 'pack/duplicate_name' });
+    for (const [name, M] of Object.entries(ms)) {
+      const core = await EngineCore.create({ modelsDir: models, packDirs: [path.join(models, name)] });
+      expect(core.packs().map((p) => [p.name, p.defaults.M])).toEqual([['ok', M]]);
+      await core.close();
+    }
+    await fs.rm(models, { recursive: true, force: true });
   });
 
   it('defaults root to the models directory', async () => {

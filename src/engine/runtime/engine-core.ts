@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import { randomUUID } from 'crypto';
 import { EngineError, isEngineError } from '../errors';
-import { LoadedPack, discoverPacks, findPack } from '../packs';
+import { LoadedPack, discoverPacks, duplicatePackError, findPack, loadPack } from '../packs';
 import { packInfoOf } from '../packs/info';
 import { resolveParams } from '../params';
 import { cachedSchedule, Schedule } from '../sampling/schedule';
@@ -24,6 +24,8 @@ import { StepExecutor } from './step-executor';
 export interface EngineOptions {
   /** Directory whose subfolders are model packs. Required. */
   modelsDir: string;
+  /** Serve exactly these pack folders instead of discovering modelsDir's (tools: `eval --pack DIR`). */
+  packDirs?: string[];
   /** Let packs reference ONNX files elsewhere under `packsRoot` (default: modelsDir). Default false. */
   allowSharedFiles?: boolean;
   packsRoot?: string;
@@ -87,9 +89,14 @@ export class EngineCore {
 
   static async create(opts: EngineOptions, log: EngineLog = () => {}): Promise<EngineCore> {
     const provider = await chooseProvider(opts.providers ?? ['cpu'], log);
-    const { packs, errors } = fs.existsSync(opts.modelsDir)
-      ? await discoverPacks(opts.modelsDir, { root: opts.packsRoot, allowSharedFiles: opts.allowSharedFiles })
-      : { packs: [], errors: [new EngineError('pack/not_found', `the models directory ${opts.modelsDir} does not exist`)] };
+    const { packs, errors } = opts.packDirs
+      ? { packs: await Promise.all(opts.packDirs.map((d) => loadPack(d, { root: opts.packsRoot, allowSharedFiles: opts.allowSharedFiles }))), errors: [] as EngineError[] }
+      : fs.existsSync(opts.modelsDir)
+        ? await discoverPacks(opts.modelsDir, { root: opts.packsRoot, allowSharedFiles: opts.allowSharedFiles })
+        : { packs: [], errors: [new EngineError('pack/not_found', `the models directory ${opts.modelsDir} does not exist`)] };
+    // two packs of one name: a run's pack would be a guess, so the engine does not start
+    const duplicate = duplicatePackError(errors);
+    if (duplicate) throw duplicate;
     for (const e of errors) log('warn', `skipping a model pack: ${e.message}`, { code: e.code });
     log('info', `model packs: ${packs.map((p) => p.manifest.name).join(', ') || '(none)'}`);
     return new EngineCore(opts, provider, packs, errors, log);
