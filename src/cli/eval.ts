@@ -1,4 +1,4 @@
-/** npm run eval [-- --n 64 --quick --steps-only --pack models/demo] */
+/** npm run eval [-- --n 64 --quick --steps-only | --frontier --pack models/demo] */
 import { Command } from 'commander';
 import { evaluate } from '../training/evaluate';
 
@@ -7,10 +7,11 @@ new Command('eval')
   .option('--pack <dir>', 'demo pack folder', 'models/demo')
   .option('--n <n>', 'source images per configuration', (v) => Number(v), 64)
   .option('--quick', 'fewer sweep points', false)
+  .option('--frontier', 'only the realism-faithfulness frontier (SDEdit, ILVR, EGSDE over M; EGSDE over lambda_s; bootstrap intervals; frontier.png)', false)
   .option('--steps-only', 'only the quality-versus-steps table (500, 200, 100, 50, 25 respaced steps)', false)
   .option('--out <dir>', 'where grid.png and results go (default <pack>/eval)')
-  .action(async (o: { pack: string; n: number; quick: boolean; stepsOnly: boolean; out?: string }) => {
-    await evaluate({ packDir: o.pack, n: o.n, quick: o.quick, stepsOnly: o.stepsOnly, outDir: o.out });
+  .action(async (o: { pack: string; n: number; quick: boolean; stepsOnly: boolean; frontier: boolean; out?: string }) => {
+    await evaluate({ packDir: o.pack, n: o.n, quick: o.quick, stepsOnly: o.stepsOnly, frontierOnly: o.frontier, outDir: o.out });
   })
   .parseAsync(process.argv)
   .catch((e) => {

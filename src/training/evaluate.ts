@@ -13,6 +13,8 @@ import { isCodedError, resolveParams } from '../engine';
 import { rgbToPng } from '../images';
 import { DEMO_SIZE, EVAL_FEATURES } from './demo-models';
 import { frechetDistance, l2Distance, psnr, ssim } from '../metrics/image-metrics';
+import { bootstrapInterval, Interval, meanOf } from '../metrics/bootstrap';
+import { FrontierCurve, frontierPng } from './frontier-plot';
 import { renderShape, sampleShapeParams, ShapeDomain } from './shapes';
 
 const IMG = 3 * DEMO_SIZE * DEMO_SIZE;
@@ -33,6 +35,8 @@ export interface EvalOptions {
   sweeps?: boolean;
   /** only the quality-versus-steps table (and the steps it recommends). Default false */
   stepsOnly?: boolean;
+  /** only the realism-faithfulness frontier (tables with bootstrap intervals and frontier.png). Default false */
+  frontierOnly?: boolean;
   /** steps per run for the methods table (default: the pack's) */
   steps?: number;
   /** where the grid and results go. Default <packDir>/eval */
@@ -50,6 +54,8 @@ export interface MethodScores {
   psnr: number;
   ssim: number;
   seconds: number;
+  /** 95% percentile-bootstrap intervals over the images (FID with the reference set fixed) */
+  ci?: { fid: Interval; accuracy: Interval; l2: Interval; psnr: Interval; ssim: Interval };
 }
 
 export function images(domain: ShapeDomain, n: number, seed: number): Float32Array {
@@ -61,6 +67,8 @@ export function images(domain: ShapeDomain, n: number, seed: number): Float32Arr
 
 export class Judge {
   private reference: Float32Array = new Float32Array(0);
+  /** add bootstrap intervals to every score */
+  intervals = false;
 
   private constructor(private readonly session: GraphSession, readonly nRef: number) {}
 
@@ -89,24 +97,44 @@ export class Judge {
     const failed = ok ? ok.filter((g) => !g).length : 0;
     if (n < 2) return { label, failed, fid: NaN, accuracy: NaN, l2: NaN, psnr: NaN, ssim: NaN, seconds };
     const { features, pSquare } = await this.classify(outputs01.map((v) => 2 * v - 1));
-    let l2 = 0, ps = 0, ss = 0;
+    const l2s = new Float64Array(n);
+    const pss = new Float64Array(n);
+    const sss = new Float64Array(n);
+    const hits = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const a = sources01.subarray(i * IMG, (i + 1) * IMG);
       const b = outputs01.subarray(i * IMG, (i + 1) * IMG);
-      l2 += l2Distance(a, b) / n;
-      ps += Math.min(psnr(a, b), 100) / n;
-      ss += ssim(a, b, DEMO_SIZE) / n;
+      l2s[i] = l2Distance(a, b);
+      pss[i] = Math.min(psnr(a, b), 100);
+      sss[i] = ssim(a, b, DEMO_SIZE);
+      hits[i] = pSquare[i] > 0.5 ? 1 : 0;
     }
-    return {
+    const all = Int32Array.from({ length: n }, (_, i) => i);
+    const fidOf = (idx: Int32Array) => {
+      const f = new Float32Array(idx.length * EVAL_FEATURES);
+      idx.forEach((j, k) => f.set(features.subarray(j * EVAL_FEATURES, (j + 1) * EVAL_FEATURES), k * EVAL_FEATURES));
+      return frechetDistance(f, idx.length, this.reference, this.nRef, EVAL_FEATURES);
+    };
+    const result: MethodScores = {
       label,
       failed,
-      fid: frechetDistance(features, n, this.reference, this.nRef, EVAL_FEATURES),
-      accuracy: pSquare.reduce((s, p) => s + (p > 0.5 ? 1 : 0), 0) / n,
-      l2,
-      psnr: ps,
-      ssim: ss,
+      fid: fidOf(all),
+      accuracy: meanOf(hits)(all),
+      l2: meanOf(l2s)(all),
+      psnr: meanOf(pss)(all),
+      ssim: meanOf(sss)(all),
       seconds,
     };
+    if (this.intervals) {
+      result.ci = {
+        fid: bootstrapInterval(n, fidOf),
+        accuracy: bootstrapInterval(n, meanOf(hits)),
+        l2: bootstrapInterval(n, meanOf(l2s)),
+        psnr: bootstrapInterval(n, meanOf(pss)),
+        ssim: bootstrapInterval(n, meanOf(sss)),
+      };
+    }
+    return result;
   }
 
   release(): Promise<void> {
@@ -155,6 +183,11 @@ function stableLambdaI(pack: PackInfo, params: Partial<RunParams>): number {
   }
 }
 
+/** Start times of the frontier, its steps per run at most, and the M of its lambda_s sweep. */
+export const FRONTIER_MS = [40, 60, 90, 120, 200, 400];
+export const FRONTIER_STEPS = 100;
+export const FRONTIER_LAMBDA_M = 120;
+
 /** The respaced step counts of the quality-versus-steps table: 500, 200, 100, 50, 25, at most M. */
 export function stepCounts(M: number): number[] {
   return [...new Set([500, 200, 100, 50, 25].map((k) => Math.min(k, M)))].sort((a, b) => b - a);
@@ -189,7 +222,9 @@ export function chooseSteps(counts: number[], rows: MethodScores[], eligible: bo
 export function formatTable(rows: MethodScores[], title: string): string {
   const header = ['run', 'FID (lower: more real)', 'target acc', 'L2 (lower: more faithful)', 'PSNR', 'SSIM', 'failed/refused', 'seconds'];
   const f = (v: number, d: number) => (Number.isFinite(v) ? v.toFixed(d) : '-');
-  const body = rows.map((r) => [r.label, f(r.fid, 2), Number.isFinite(r.accuracy) ? `${(100 * r.accuracy).toFixed(1)}%` : '-', f(r.l2, 3), f(r.psnr, 2), f(r.ssim, 3), String(r.failed), r.seconds.toFixed(0)]);
+  const withCi = (v: number, d: number, ci: Interval | undefined, scale = 1, unit = '') =>
+    Number.isFinite(v) ? `${(v * scale).toFixed(d)}${unit}${ci ? ` [${(ci[0] * scale).toFixed(d)}, ${(ci[1] * scale).toFixed(d)}]` : ''}` : '-';
+  const body = rows.map((r) => [r.label, withCi(r.fid, 2, r.ci?.fid), withCi(r.accuracy, 1, r.ci?.accuracy, 100, '%'), withCi(r.l2, 3, r.ci?.l2), withCi(r.psnr, 2, r.ci?.psnr), withCi(r.ssim, 3, r.ci?.ssim), String(r.failed), r.seconds.toFixed(0)]);
   const w = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i])).join(' | ')} |`;
   return [title, line(header), `|${w.map((x) => '-'.repeat(x + 2)).join('|')}|`, ...body.map(line), ''].join('\n');
@@ -270,6 +305,48 @@ export async function evaluate(opts: EvalOptions = {}): Promise<{ tables: string
     log(`recommended steps: ${chosen} (the fewest that run with the pack's lambda_i and whose FID, target accuracy and L2 stay within the tolerance of every step's; the pack's default is ${d.steps})`);
     return chosen;
   };
+  /**
+   * The realism-faithfulness frontier: SDEdit, ILVR and EGSDE over start times M (at most 100
+   * respaced steps each), and EGSDE over lambda_s at one M; every score with 95% bootstrap
+   * intervals over the images; frontier.png plots FID against L2, one curve per method.
+   */
+  const frontier = async () => {
+    judge.intervals = true;
+    const Ms = FRONTIER_MS.filter((m) => m <= pack.numTimesteps);
+    const paramsAt = (sampler: 'sdedit' | 'ilvr' | 'egsde', M: number, lambdaS = base.lambdaS): Partial<RunParams> => {
+      const p: Partial<RunParams> = { ...base, sampler, M, steps: Math.min(FRONTIER_STEPS, M), lambdaS };
+      return sampler === 'egsde' ? { ...p, lambdaI: stableLambdaI(pack, p) } : p;
+    };
+    const curves: FrontierCurve[] = [];
+    for (const [sampler, name, color] of [['sdedit', 'SDEdit', '#d62728'], ['ilvr', 'ILVR', '#1f77b4'], ['egsde', 'EGSDE', '#2ca02c']] as const) {
+      const rows: MethodScores[] = [];
+      for (const M of Ms) {
+        const p = paramsAt(sampler, M);
+        rows.push((await run(`${name} M = ${M}${sampler === 'egsde' && p.lambdaI !== base.lambdaI ? ` (lambda_i ${p.lambdaI})` : ''}`, p)).s);
+      }
+      section(`frontier_${sampler}`, `${name} over M (at most ${FRONTIER_STEPS} respaced steps, N = ${n}, 95% bootstrap intervals)`, rows);
+      curves.push({ name, color, points: rows.map((r, i) => ({ label: `M ${Ms[i]}`, l2: r.l2, fid: r.fid, l2Ci: r.ci?.l2, fidCi: r.ci?.fid })) });
+    }
+    const Mls = FRONTIER_LAMBDA_M;
+    const rowsL: MethodScores[] = [];
+    const lambdas = [0, base.lambdaS / 2, base.lambdaS, 2 * base.lambdaS, 4 * base.lambdaS];
+    for (const ls of lambdas) rowsL.push((await run(`EGSDE M = ${Mls}, lambda_s = ${ls}`, paramsAt('egsde', Mls, ls))).s);
+    section('frontier_lambdaS', `EGSDE over lambda_s at M = ${Mls} (N = ${n}, 95% bootstrap intervals)`, rowsL);
+    curves.push({ name: `EGSDE, lambda_s at M ${Mls}`, color: '#9467bd', points: rowsL.map((r, i) => ({ label: `ls ${lambdas[i]}`, l2: r.l2, fid: r.fid, l2Ci: r.ci?.l2, fidCi: r.ci?.fid })) });
+    fs.mkdirSync(outDir, { recursive: true });
+    fs.writeFileSync(path.join(outDir, 'frontier.png'), await frontierPng(curves, `Realism against faithfulness (${pack.name}, N = ${n})`, floor.fid));
+    judge.intervals = false;
+  };
+  if (opts.frontierOnly) {
+    await frontier();
+    fs.mkdirSync(outDir, { recursive: true });
+    const keys = Object.keys(results).filter((k) => k.startsWith('frontier'));
+    fs.writeFileSync(path.join(outDir, 'frontier.json'), `${JSON.stringify({ n, defaults: d, floorFid: floor.fid, results: Object.fromEntries(keys.map((k) => [k, results[k]])) }, null, 2)}\n`);
+    fs.writeFileSync(path.join(outDir, 'frontier.md'), `${tables.join('\n')}\n`);
+    await judge.release();
+    await core.close();
+    return { tables, results };
+  }
   if (opts.stepsOnly) {
     const recommendedSteps = await stepsTable();
     fs.mkdirSync(outDir, { recursive: true });
