@@ -23,7 +23,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { execFileSync } from 'child_process';
-import { buildAdmUNet, buildEncoderTrunk, encodeModel, importPack, RandomWeights, TASK_PRESETS } from '../src/engine/toolkit';
+import { buildAdmUNet, buildEncoderTrunk, importPack, RandomWeights, TASK_PRESETS, writePack } from '../src/engine/toolkit';
 import { table } from './table';
 import { arg } from './args';
 
@@ -75,28 +75,11 @@ async function makePack(): Promise<string> {
     fs.rmSync(ckpt, { recursive: true, force: true });
     weights = "the official code's random initialisation, imported with egsde import";
   } else {
-    // the same pack egsde import writes, from seeded random weights
+    // the pack egsde import writes, from seeded random weights
     const preset = TASK_PRESETS.cat2dog;
-    const staging = `${PACK}.partial`;
-    fs.rmSync(staging, { recursive: true, force: true });
-    fs.mkdirSync(staging, { recursive: true });
     if (preset.score.kind !== 'adm') throw new Error('cat2dog has an ADM score model');
-    fs.writeFileSync(path.join(staging, 'score.onnx'), encodeModel(buildAdmUNet(preset.score.config, new RandomWeights(1))));
-    fs.writeFileSync(path.join(staging, 'dse.onnx'), encodeModel(buildEncoderTrunk(preset.dse, new RandomWeights(2))));
-    const manifest = {
-      name: 'cat2dog',
-      description: 'random weights, paper-size benchmark',
-      sourceDomain: 'cat',
-      targetDomain: 'dog',
-      imageSize: 256,
-      schedule: { betaSchedule: 'linear', betaStart: 0.0001, betaEnd: 0.02, numTimesteps: 1000, varType: 'fixedsmall' },
-      score: { file: 'score.onnx', kind: 'adm-learned-sigma', output: 'out' },
-      dse: { file: 'dse.onnx', featureOutput: 'features' },
-      defaults: preset.defaults,
-    };
-    fs.writeFileSync(path.join(staging, 'pack.json'), JSON.stringify(manifest, null, 2));
-    fs.rmSync(PACK, { recursive: true, force: true });
-    fs.renameSync(staging, PACK);
+    const adm = preset.score.config;
+    await writePack(preset, PACK, { force: true, description: 'random weights, paper-size benchmark', score: () => buildAdmUNet(adm, new RandomWeights(1)), dse: () => buildEncoderTrunk(preset.dse, new RandomWeights(2)) });
     weights = 'seeded random weights (RandomWeights), written as egsde import writes a pack';
   }
   fs.writeFileSync(path.join(ROOT, 'weights.txt'), weights);

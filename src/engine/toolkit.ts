@@ -22,7 +22,7 @@ export { RandomWeights, StateDictWeights } from './nets/weights';
 export type { WeightSource } from './nets/weights';
 export { readTorchCheckpoint } from './nets/checkpoint';
 export { TASK_PRESETS } from './nets/presets';
-export { importPack } from './nets/import-pack';
+export { importPack, writePack } from './nets/import-pack';
 // packs
 export { parsePackManifest, loadPack, discoverPacks } from './packs';
 export type { PackManifest, LoadedPack } from './packs';

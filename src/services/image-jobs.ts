@@ -106,32 +106,30 @@ export function startImageJobsThread(): ImageJobs & { readonly stats: { thread: 
   };
   /** a job the thread ran and that failed there (bad input): its error, as the inline job would throw it */
   const failure = (r: ImageJobReply): Error | null => (r.type === 'failed' ? Object.assign(new Error(r.message), { name: r.name }) : null);
+  /**
+   * One job on the thread, or inline when no thread can be had (crashed, closed): that costs the
+   * job its thread, not its result. A job that failed there throws as the inline job would.
+   */
+  const viaThread = async <K extends ImageJobReply['type'], T>(job: ImageJob, expected: K, inline: () => Promise<T>, read: (r: Extract<ImageJobReply, { type: K }>) => T): Promise<T> => {
+    const r = await run(job).catch(() => null);
+    if (r === null) {
+      stats.inline++;
+      return inline();
+    }
+    stats.thread++;
+    const err = failure(r);
+    if (err) throw err;
+    if (r.type !== expected) throw new Error('the image thread answered out of turn');
+    return read(r as Extract<ImageJobReply, { type: K }>);
+  };
+  const bytes = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   return {
     stats,
-    async previewPng(rgb, width, height) {
-      // a thread that cannot be had (crashed, closed) costs the job its thread, not its result
-      const r = await run({ type: 'preview', id: nextId++, rgb, width, height }).catch(() => null);
-      if (r === null) {
-        stats.inline++;
-        return inlineImageJobs.previewPng(rgb, width, height);
-      }
-      stats.thread++;
-      const err = failure(r);
-      if (err) throw err;
-      if (r.type !== 'png') throw new Error('the image thread answered out of turn');
-      return Buffer.from(r.png.buffer, r.png.byteOffset, r.png.byteLength);
+    previewPng(rgb, width, height) {
+      return viaThread({ type: 'preview', id: nextId++, rgb, width, height }, 'png', () => inlineImageJobs.previewPng(rgb, width, height), (r) => bytes(r.png));
     },
-    async result(output, size, source) {
-      const r = await run({ type: 'result', id: nextId++, output, size, source }).catch(() => null);
-      if (r === null) {
-        stats.inline++;
-        return inlineImageJobs.result(output, size, source);
-      }
-      stats.thread++;
-      const err = failure(r);
-      if (err) throw err;
-      if (r.type !== 'result') throw new Error('the image thread answered out of turn');
-      return { png: Buffer.from(r.png.buffer, r.png.byteOffset, r.png.byteLength), metrics: r.metrics };
+    result(output, size, source) {
+      return viaThread({ type: 'result', id: nextId++, output, size, source }, 'result', () => inlineImageJobs.result(output, size, source), (r) => ({ png: bytes(r.png), metrics: r.metrics }));
     },
     async close() {
       closed = true;

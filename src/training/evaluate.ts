@@ -292,16 +292,17 @@ export async function evaluate(opts: EvalOptions = {}): Promise<{ tables: string
   /** Quality against respaced steps; returns the fewest steps as good as every step (chooseSteps). */
   const stepsTable = async (): Promise<number> => {
     const counts = stepCounts(d.M);
+    // fewer steps enlarge beta_k: where the default lambda_i would diverge, take the largest stable one
+    const lambdas = counts.map((steps) => stableLambdaI(pack, { ...base, sampler: 'egsde', steps }));
     const rows: MethodScores[] = [];
-    for (const steps of counts) {
-      // fewer steps enlarge beta_k: where the default lambda_i would diverge, take the largest stable one
-      const lambdaI = stableLambdaI(pack, { ...base, sampler: 'egsde', steps });
+    for (const [k, steps] of counts.entries()) {
+      const lambdaI = lambdas[k];
       const label = `${steps} steps${steps === d.M ? ' (every step)' : ''}${lambdaI !== base.lambdaI ? ` (lambda_i ${lambdaI}: ${base.lambdaI} diverges)` : ''}`;
       rows.push((await run(label, { ...base, sampler: 'egsde', steps, lambdaI })).s);
     }
     section('steps', `EGSDE: quality against respaced steps (M = ${d.M}, lambda_s = ${d.lambdaS}, lambda_i = ${d.lambdaI}, N = ${n})`, rows);
     // a default must be a valid run: rows that needed a smaller lambda_i are shown, not chosen
-    const chosen = chooseSteps(counts, rows, counts.map((steps) => stableLambdaI(pack, { ...base, sampler: 'egsde', steps }) === base.lambdaI));
+    const chosen = chooseSteps(counts, rows, lambdas.map((l) => l === base.lambdaI));
     log(`recommended steps: ${chosen} (the fewest that run with the pack's lambda_i and whose FID, target accuracy and L2 stay within the tolerance of every step's; the pack's default is ${d.steps})`);
     return chosen;
   };

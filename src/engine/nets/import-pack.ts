@@ -46,25 +46,49 @@ export function buildScoreGraph(arch: ScoreArchitecture, weights: StateDictWeigh
 export async function importPack(opts: ImportPackOptions): Promise<{ dir: string; files: string[] }> {
   const preset = resolvePreset(opts.task);
   const log = opts.log ?? (() => {});
-  const out = path.resolve(opts.outDir);
+  const progress = (stage: string) => (done: number, total: number) => opts.onProgress?.(stage, done, total);
+  return writePack(preset, opts.outDir, {
+    force: opts.force,
+    log,
+    score: async () => {
+      log(`reading ${opts.scoreCheckpoint}`);
+      const sd = await readTorchCheckpoint(opts.scoreCheckpoint, { onProgress: progress(`read ${path.basename(opts.scoreCheckpoint)}`) });
+      return buildScoreGraph(preset.score, new StateDictWeights(sd, opts.scoreCheckpoint));
+    },
+    dse: async () => {
+      log(`reading ${opts.dseCheckpoint}`);
+      const sd = await readTorchCheckpoint(opts.dseCheckpoint, { onProgress: progress(`read ${path.basename(opts.dseCheckpoint)}`) });
+      return buildEncoderTrunk(preset.dse, new StateDictWeights(sd, opts.dseCheckpoint, isEncoderHeadKey));
+    },
+  });
+}
+
+export interface WritePackOptions {
+  /** the networks, built one after the other (so only one is held at a time) */
+  score(): Promise<Graph> | Graph;
+  dse(): Promise<Graph> | Graph;
+  /** replace an existing pack folder. Default false. */
+  force?: boolean;
+  /** pack.json description; default the preset's */
+  description?: string;
+  log?(msg: string): void;
+}
+
+/** Write a preset's pack (score.onnx, dse.onnx, pack.json) into outDir: complete or not at all. */
+export async function writePack(preset: TaskPreset, outDir: string, opts: WritePackOptions): Promise<{ dir: string; files: string[] }> {
+  const log = opts.log ?? (() => {});
+  const out = path.resolve(outDir);
   if (fs.existsSync(out) && !opts.force) throw new EngineError('engine/invalid_input', `${out} exists; pass --force to replace it`, { field: 'out' });
   const staging = `${out}.partial-${process.pid}`;
   fs.rmSync(staging, { recursive: true, force: true });
   fs.mkdirSync(staging, { recursive: true });
   try {
-    const progress = (stage: string) => (done: number, total: number) => opts.onProgress?.(stage, done, total);
-    log(`reading ${opts.scoreCheckpoint}`);
-    const scoreSd = await readTorchCheckpoint(opts.scoreCheckpoint, { onProgress: progress(`read ${path.basename(opts.scoreCheckpoint)}`) });
-    const scoreGraph = buildScoreGraph(preset.score, new StateDictWeights(scoreSd, opts.scoreCheckpoint));
-    writeOnnx(path.join(staging, 'score.onnx'), scoreGraph, log);
-    log(`reading ${opts.dseCheckpoint}`);
-    const dseSd = await readTorchCheckpoint(opts.dseCheckpoint, { onProgress: progress(`read ${path.basename(opts.dseCheckpoint)}`) });
-    const dseGraph = buildEncoderTrunk(preset.dse, new StateDictWeights(dseSd, opts.dseCheckpoint, isEncoderHeadKey));
-    writeOnnx(path.join(staging, 'dse.onnx'), dseGraph, log);
+    writeOnnx(path.join(staging, 'score.onnx'), await opts.score(), log);
+    writeOnnx(path.join(staging, 'dse.onnx'), await opts.dse(), log);
     const imageSize = preset.score.config.imageSize;
     const manifest = {
       name: preset.task,
-      description: preset.description,
+      description: opts.description ?? preset.description,
       ...(preset.sourceDomains.length === 1 ? { sourceDomain: preset.sourceDomains[0] } : { sourceDomains: preset.sourceDomains }),
       targetDomain: preset.targetDomain,
       imageSize,

@@ -9,7 +9,7 @@ import { EngineError, isEngineError } from '../errors';
 import { RunState, StepRecord } from '../sampling/run-state';
 import { acceptStep } from '../sampling/sample';
 import { StepExecutor, StepOutputs } from './step-executor';
-import { BatchCost, BatchSizer } from './batch-sizer';
+import { BatchSizer } from './batch-sizer';
 
 export interface BatchedRun {
   id: string;
@@ -60,14 +60,6 @@ export class Batcher {
     this.sizer = (opts.batching ?? 'measured') === 'measured' ? new BatchSizer({ maxBatch: this.maxBatch }) : null;
   }
 
-  /** The measured time per sample at each batch size, per step graph. */
-  batchCosts(): Record<string, BatchCost[]> {
-    if (!this.sizer) return {};
-    return Object.fromEntries([...this.keys].map((k) => [k, this.sizer!.costs(k)]));
-  }
-
-  private readonly keys = new Set<string>();
-
   admit(run: BatchedRun): void {
     this.pending.push(run);
   }
@@ -111,7 +103,6 @@ export class Batcher {
         for (const r of runs) this.fail(r, asEngineError(e, 'loading the models failed'));
         continue;
       }
-      this.keys.add(key);
       const plan = this.sizer ? this.sizer.plan(key, runs.length) : maxChunks(runs.length, this.maxBatch);
       let at = 0;
       for (const size of plan) {
