@@ -84,6 +84,25 @@ export const ERROR_CODES = [
   'engine/closed',
   /** no requested execution provider could be started */
   'engine/provider_unavailable',
+  // ---- training (egsde train / egsde eval)
+  /** a training folder that does not exist, is not a folder, or cannot be listed */
+  'train/folder_unreadable',
+  /** a training folder with no files in it */
+  'train/folder_empty',
+  /** a file in a training folder that is not a PNG, JPEG or WebP image (or cannot be decoded) */
+  'train/not_an_image',
+  /** a training folder whose images are not all of one size */
+  'train/mixed_sizes',
+  /** training images smaller than the size to train at */
+  'train/image_too_small',
+  /** a training folder with fewer images than training and the held-out split need */
+  'train/too_few_images',
+  /** an option of egsde train / egsde eval out of range */
+  'train/invalid_option',
+  /** the output folder of egsde train exists already (and --force was not given) */
+  'train/out_exists',
+  /** a work folder holding checkpoints of another training (other images or settings) */
+  'train/resume_mismatch',
   /** a state_dict does not fit the architecture: missing, extra or mis-shaped keys */
   'nets/weights_mismatch',
   /** a PyTorch checkpoint that is truncated, corrupt, or not a checkpoint at all */

@@ -103,3 +103,40 @@ test('egsde serve: listens (PORT=0), answers /livez, stops on SIGTERM with one "
     if (child.exitCode === null) child.kill('SIGKILL');
   }
 }, 120000);
+
+describe('egsde train and egsde eval', () => {
+  test('bad folders: exit 1 with the code and the folder or file named, nothing written', async () => {
+    const empty = path.join(tmp, 'train-empty');
+    fs.mkdirSync(empty, { recursive: true });
+    const out = path.join(tmp, 'train-models', 'never');
+    const r = await egsde(['train', '--source', empty, '--target', empty, '--size', '32', '--out', out, '--work', path.join(tmp, 'train-work-never')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe(`error train/folder_empty: the source folder ${empty} holds no files`);
+    expect(fs.existsSync(path.dirname(out))).toBe(false);
+    const e = await egsde(['eval', '--pack', empty]);
+    expect(e.code).toBe(1);
+    expect(e.stderr).toContain(`error train/invalid_option: ${empty} is not a pack folder (no pack.json)`);
+  }, 120000);
+
+  test('a tiny training from two folders: progress lines with ETA, the summary, a pack `egsde translate` serves', async () => {
+    const data = path.join(tmp, 'train-data');
+    const { generateDomainFolder } = await import('../src/training/train-demo');
+    await generateDomainFolder(path.join(data, 'disc'), 'disc', 32);
+    await generateDomainFolder(path.join(data, 'square'), 'square', 32);
+    const out = path.join(tmp, 'train-models', 'shapes');
+    const args = ['train', '--source', path.join(data, 'disc'), '--target', path.join(data, 'square'), '--size', '32', '--out', out, '--work', path.join(tmp, 'train-work'), '--batch', '4', '--threads', '1'];
+    const r = await egsde([...args, '--score-iterations', '10', '--dse-iterations', '2', '--classifier-iterations', '2']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^score: 10\/10 loss [\d.]+, \d+ s, eta 0 s$/m);
+    expect(r.stdout).toMatch(/^source .*disc: 32 images \(32x32\), 24 to train, 8 held out$/m);
+    expect(r.stdout).toContain(`serve it: MODELS_DIR=${path.dirname(out)} npm start`);
+    const again = await egsde(args);
+    expect(again.code).toBe(1);
+    expect(again.stderr.trim()).toBe(`error train/out_exists: ${out} exists; pass --force to replace it`);
+    const png = path.join(tmp, 'shapes.png');
+    const t = await egsde(['translate', source, '--pack', out, '--out', png, '--steps', '4', '--M', '40', '--lambda-i', '1', '--seed', '1'], childEnv({ MODELS_ROOT: tmp }));
+    expect(t.code).toBe(0);
+    expect((await sharp(png).metadata()).width).toBe(32);
+  }, 240000);
+});

@@ -5,6 +5,8 @@
  *   egsde keys list | egsde keys revoke NAME
  *   egsde translate IMAGE --pack demo --out OUT.png [--sampler EGSDE|SDEDIT|ILVR] [--steps N] [--M N]
  *                   [--seed N] [--lambda-s X] [--lambda-i X] [--repeats N] [--models DIR]
+ *   egsde train --source DIR --target DIR --size 32|64 --out models/NAME [--work DIR] [--restart] [--force]
+ *   egsde eval --pack models/NAME [--n 128] [--frontier | --steps-only] [--data heldout|procedural]
  *   egsde serve | egsde worker      the service (as `npm start`) | an engine worker (as `npm run worker`)
  * The keys commands use DATABASE_URL (default file:./data/egsde.db), as the server does.
  */
@@ -18,6 +20,10 @@ import { loadConfig } from '../config';
 import { PrismaApiKeyStore } from '../adapters/prisma/api-key-store';
 import type { ApiKeyStore } from '../auth/keys';
 import { numberOption, summaryLine, translate, type TranslateOptions } from './translate';
+import { HELDOUT_DIR, HELDOUT_INDEX, MIN_HELDOUT, trainPack, TRAINING_DEFAULTS } from '../training/train-pack';
+import { CodedError } from '../errors';
+import * as fs from 'fs';
+import * as path from 'path';
 
 function positive(name: string) {
   return (v: string): number => {
@@ -124,6 +130,48 @@ export function cli(argv: string[]): Promise<void> {
     .option('--models <dir>', 'folder of model packs (default MODELS_DIR or ./models)')
     .action(async (image: string, o: TranslateOptions) => {
       console.log(summaryLine(await translate(image, o)));
+    });
+  program
+    .command('train')
+    .description('train a pack on two folders of images (score model on the target, domain classifier on both, an evaluation classifier), on the CPU, resumable')
+    .requiredOption('--source <dir>', 'folder of source-domain images (PNG, JPEG or WebP, one size)')
+    .requiredOption('--target <dir>', 'folder of target-domain images')
+    .requiredOption('--size <px>', 'image size to train at: 32 or 64', numberOption('--size'))
+    .requiredOption('--out <dir>', 'the pack folder to write, e.g. models/NAME')
+    .option('--name <name>', 'pack name (default: the --out folder\'s name)')
+    .option('--work <dir>', 'checkpoint folder; a rerun resumes from it (default .cache/train/NAME)')
+    .option('--score-iterations <n>', `score model iterations (default ${TRAINING_DEFAULTS.scoreIterations})`, numberOption('--score-iterations'))
+    .option('--dse-iterations <n>', `domain classifier iterations (default ${TRAINING_DEFAULTS.dseIterations})`, numberOption('--dse-iterations'))
+    .option('--classifier-iterations <n>', `evaluation classifier iterations (default ${TRAINING_DEFAULTS.classifierIterations})`, numberOption('--classifier-iterations'))
+    .option('--batch <n>', `batch size (default ${TRAINING_DEFAULTS.batch})`, numberOption('--batch'))
+    .option('--holdout <fraction>', `fraction of each folder held out for egsde eval (default ${TRAINING_DEFAULTS.holdout}, at least ${MIN_HELDOUT} images)`, numberOption('--holdout'))
+    .option('--seed <n>', `seed (default ${TRAINING_DEFAULTS.seed})`, numberOption('--seed'))
+    .option('--no-flip', 'no random horizontal flips of the training images')
+    .option('--threads <n>', 'onnxruntime threads (default: all cores)', numberOption('--threads'))
+    .option('--restart', 'discard the work folder\'s checkpoints instead of resuming', false)
+    .option('--force', 'replace an existing pack folder', false)
+    .action(async (o: { source: string; target: string; size: number; out: string; name?: string; work?: string; scoreIterations?: number; dseIterations?: number; classifierIterations?: number; batch?: number; holdout?: number; seed?: number; flip: boolean; threads?: number; restart: boolean; force: boolean }) => {
+      const { dir, report } = await trainPack({ ...o });
+      const s = report.stages;
+      console.log(`trained ${report.name} (${report.size} px) in ${(s.evalClassifier.seconds + s.dse.seconds + s.score.seconds).toFixed(0)} s of training: evaluation classifier ${s.evalClassifier.seconds.toFixed(0)} s, domain classifier ${s.dse.seconds.toFixed(0)} s, score model ${s.score.seconds.toFixed(0)} s`);
+      console.log(`serve it: MODELS_DIR=${path.dirname(dir)} npm start; evaluate it: npx egsde eval --pack ${path.relative(process.cwd(), dir) || dir}`);
+    });
+  program
+    .command('eval')
+    .description('EGSDE vs SDEdit vs ILVR on a pack\'s held-out images: FID, target accuracy, L2, PSNR, SSIM, sweeps, the realism-faithfulness frontier')
+    .requiredOption('--pack <dir>', 'the pack folder, e.g. models/NAME')
+    .option('--n <n>', 'source images per configuration (at most the held-out ones)', numberOption('--n'), 128)
+    .option('--frontier', 'only the realism-faithfulness frontier (default when nothing else is asked)', false)
+    .option('--steps-only', 'only the quality-versus-steps table', false)
+    .option('--full', 'the methods table, sweeps and steps table as well as the frontier', false)
+    .option('--data <kind>', 'heldout (the pack\'s split; the default when it has one) | procedural (the demo\'s generators)')
+    .option('--out <dir>', 'where tables and PNGs go (default <pack>/eval)')
+    .action(async (o: { pack: string; n: number; frontier: boolean; stepsOnly: boolean; full: boolean; data?: string; out?: string }) => {
+      if (!fs.existsSync(path.join(o.pack, 'pack.json'))) throw new CodedError('train/invalid_option', `${o.pack} is not a pack folder (no pack.json)`, { option: '--pack', value: o.pack });
+      const { evaluate } = await import('../training/evaluate');
+      // the split egsde train held out, when the pack has one
+      const data = (o.data ?? (fs.existsSync(path.join(o.pack, HELDOUT_DIR, HELDOUT_INDEX)) ? 'heldout' : undefined)) as 'heldout' | 'procedural' | undefined;
+      await evaluate({ packDir: o.pack, n: o.n, data, stepsOnly: o.stepsOnly, frontierOnly: !o.full && !o.stepsOnly, outDir: o.out });
     });
   program
     .command('serve')

@@ -1,17 +1,18 @@
-/** npm run eval [-- --n 64 --quick --steps-only | --frontier --pack models/demo] */
+/** npm run eval [-- --n 64 --quick --steps-only | --frontier --pack models/demo --data heldout|procedural] */
 import { Command } from 'commander';
 import { evaluate } from '../training/evaluate';
 
 new Command('eval')
-  .description('EGSDE vs SDEdit vs ILVR on held-out demo images: FID, accuracy, L2, PSNR, SSIM, sweeps, grid')
-  .option('--pack <dir>', 'demo pack folder', 'models/demo')
+  .description('EGSDE vs SDEdit vs ILVR on held-out images: FID, accuracy, L2, PSNR, SSIM, sweeps, grid')
+  .option('--pack <dir>', 'pack folder', 'models/demo')
+  .option('--data <kind>', 'procedural (fresh demo draws; the default for disc-to-square packs) | heldout (the pack\'s split from egsde train)')
   .option('--n <n>', 'source images per configuration', (v) => Number(v), 64)
   .option('--quick', 'fewer sweep points', false)
   .option('--frontier', 'only the realism-faithfulness frontier (SDEdit, ILVR, EGSDE over M; EGSDE over lambda_s; bootstrap intervals; frontier.png)', false)
   .option('--steps-only', 'only the quality-versus-steps table (500, 200, 100, 50, 25 respaced steps)', false)
   .option('--out <dir>', 'where grid.png and results go (default <pack>/eval)')
-  .action(async (o: { pack: string; n: number; quick: boolean; stepsOnly: boolean; frontier: boolean; out?: string }) => {
-    await evaluate({ packDir: o.pack, n: o.n, quick: o.quick, stepsOnly: o.stepsOnly, frontierOnly: o.frontier, outDir: o.out });
+  .action(async (o: { pack: string; n: number; quick: boolean; stepsOnly: boolean; frontier: boolean; data?: 'heldout' | 'procedural'; out?: string }) => {
+    await evaluate({ packDir: o.pack, n: o.n, quick: o.quick, stepsOnly: o.stepsOnly, frontierOnly: o.frontier, data: o.data, outDir: o.out });
   })
   .parseAsync(process.argv)
   .catch((e) => {

@@ -22,9 +22,9 @@ export { RandomWeights, StateDictWeights } from './nets/weights';
 export type { WeightSource } from './nets/weights';
 export { readTorchCheckpoint } from './nets/checkpoint';
 export { TASK_PRESETS } from './nets/presets';
-export { importPack, writePack } from './nets/import-pack';
+export { importPack, writePack, writeOnnx } from './nets/import-pack';
 // packs
-export { parsePackManifest, loadPack, discoverPacks } from './packs';
+export { parsePackManifest, loadPack, discoverPacks, writePackFolder, removeDeadStaging } from './packs';
 export type { PackManifest, LoadedPack } from './packs';
 // sampling: schedules, coefficients, run state, noise, the step graph
 export { createSchedule, respaceSchedule } from './sampling/schedule';

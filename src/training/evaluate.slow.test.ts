@@ -15,7 +15,7 @@ const PACK = path.join(__dirname, '..', '..', 'models', 'demo');
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'egsde-eval-'));
   const { results } = await evaluate({ packDir: PACK, n: 6, references: 64, sweeps: false, outDir: out, log: () => {} });
   const rows = results.methods;
-  expect(rows.map((r) => r.label)).toEqual(['real squares (floor)', 'sources, untranslated', 'SDEdit', 'ILVR', 'EGSDE']);
+  expect(rows.map((r) => r.label)).toEqual(['real targets (floor)', 'sources, untranslated', 'SDEdit', 'ILVR', 'EGSDE']);
   for (const r of rows.slice(2)) {
     expect(r.failed).toBe(0);
     expect(Number.isFinite(r.fid)).toBe(true);

@@ -1,29 +1,27 @@
 /**
- * `npm run train:demo`: trains the demo pack from scratch on this machine's CPU with the
- * project's own autodiff, then writes models/demo (pack.json, score.onnx, dse.onnx) and the
- * evaluation classifier. Seeded; stages resume from their checkpoints in the work directory.
+ * `npm run train:demo`: the demo pack, rebuilt by `egsde train` from two generated folders: the
+ * seeded disc and square generators (shapes.ts) write DEMO_IMAGES PNGs per domain into the data
+ * folder (once: a marker records what was generated), then trainPack trains models/demo on them
+ * with the demo's iterations and defaults. Resumable, as every `egsde train` is.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { SingleBar } from 'cli-progress';
-import { Graph } from '../engine/toolkit';
-import { encodeModel } from '../engine/toolkit';
-import { HostTensor } from '../engine/toolkit';
 import { Rng } from '../engine/toolkit';
-import { createSchedule } from '../engine/toolkit';
-import { buildAdmUNet, buildEncoderTrunk } from '../engine/toolkit';
-import { RandomWeights, StateDictWeights } from '../engine/toolkit';
-import { parsePackManifest } from '../engine/toolkit';
-import { DEMO_DSE, DEMO_SCORE, DEMO_SIZE, dseLossGraph, evalClassifierGraph, scoreLossGraph } from './demo-models';
-import { shapeBatch } from './shapes';
-import { Trainer, TrainerOptions } from './trainer';
+import { encodePng } from '../images';
+import { DEMO_SIZE } from './pack-models';
 import { DEMO_PACK_DEFAULTS } from './demo-settings';
+import { renderShape, sampleShapeParams, ShapeDomain } from './shapes';
+import { trainPack, TRAINING_DEFAULTS, TrainingReport } from './train-pack';
 
 export interface TrainDemoOptions {
   /** Default models/demo */
   outDir?: string;
   /** checkpoints; Default .cache/train-demo */
   workDir?: string;
+  /** the generated folders; Default .cache/demo-data */
+  dataDir?: string;
+  /** images per domain; Default DEMO_IMAGES */
+  images?: number;
   seed?: number;
   scoreIterations?: number;
   dseIterations?: number;
@@ -35,127 +33,56 @@ export interface TrainDemoOptions {
   log?(msg: string): void;
 }
 
-export const DEMO_TRAINING = {
-  seed: 2022,
-  scoreIterations: 3000,
-  dseIterations: 2000,
-  classifierIterations: 800,
-  batch: 32,
-};
+/** The demo's training: egsde train's defaults on the generated folders. */
+export const DEMO_TRAINING = { ...TRAINING_DEFAULTS, images: 4000 };
+export const DEMO_DESCRIPTION = 'Demo pack trained by npm run train:demo (egsde train on generated folders): discs (source) to squares (target), 32 px procedural images';
 
-const IMG = 3 * DEMO_SIZE * DEMO_SIZE;
-type BatchFn = (rng: Rng) => Record<string, HostTensor>;
+/** Seeds of the generated folders (the evaluation's held-out streams are others: evaluate.ts). */
+const DATA_SEEDS: Record<ShapeDomain, number> = { disc: 7_000_001, square: 7_000_002 };
 
-function onehot(labels: Int32Array, k: number): HostTensor {
-  const d = new Float32Array(labels.length * k);
-  labels.forEach((l, i) => (d[i * k + l] = 1));
-  return { data: d, dims: [labels.length, k] };
+/** Writes `n` seeded images of a domain as PNGs (`disc-00000.png`, ...) unless the folder already holds exactly them. */
+export async function generateDomainFolder(dir: string, domain: ShapeDomain, n: number, size = DEMO_SIZE): Promise<string> {
+  const marker = path.join(dir, '.generated.json');
+  const spec = JSON.stringify({ domain, n, size, seed: DATA_SEEDS[domain], format: 1 });
+  if (fs.existsSync(marker) && fs.readFileSync(marker, 'utf8') === spec) return dir;
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const rng = new Rng(DATA_SEEDS[domain]);
+  for (let i = 0; i < n; i++) {
+    const img = renderShape(domain, sampleShapeParams(rng, size), size).map((v) => (v + 1) / 2);
+    fs.writeFileSync(path.join(dir, `${domain}-${String(i).padStart(5, '0')}.png`), await encodePng(img, size));
+  }
+  fs.writeFileSync(marker, spec);
+  return dir;
 }
 
-async function stage(
-  name: string,
-  graph: Graph,
-  iterations: number,
-  seed: number,
-  batchFn: BatchFn,
-  topts: TrainerOptions,
-  o: Required<Pick<TrainDemoOptions, 'workDir' | 'progress' | 'log'>>,
-): Promise<Trainer> {
-  const trainable = [...graph.initializers.keys()];
-  const trainer = await Trainer.create(graph, trainable, topts);
-  const ckpt = path.join(o.workDir, `${name}.ckpt`);
-  const rng = new Rng(seed);
-  if (trainer.load(ckpt)) {
-    rng.state = trainer.extra.rng;
-    o.log(`${name}: resuming at iteration ${trainer.iteration}/${iterations}`);
-  }
-  const bar = o.progress ? new SingleBar({ format: `${name.padEnd(16)} [{bar}] {value}/{total} loss {loss} | {duration_formatted} eta {eta_formatted}` }) : null;
-  bar?.start(iterations, trainer.iteration, { loss: '-' });
-  let smooth = NaN;
-  const t0 = Date.now();
-  while (trainer.iteration < iterations) {
-    const loss = await trainer.step(batchFn(rng));
-    smooth = Number.isNaN(smooth) ? loss : 0.98 * smooth + 0.02 * loss;
-    bar?.update(trainer.iteration, { loss: smooth.toFixed(4) });
-    if (trainer.iteration % 100 === 0 || trainer.iteration === iterations) {
-      trainer.extra = { rng: rng.state, loss: smooth };
-      trainer.save(ckpt);
-      if (!bar && trainer.iteration % 500 === 0) o.log(`${name}: ${trainer.iteration}/${iterations} loss ${smooth.toFixed(4)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
-    }
-  }
-  bar?.stop();
-  o.log(`${name}: done, loss ${(trainer.extra.loss ?? smooth).toFixed(4)}`);
-  return trainer;
-}
-
-export async function trainDemo(opts: TrainDemoOptions = {}): Promise<{ dir: string }> {
-  const cfg = { ...DEMO_TRAINING, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as typeof DEMO_TRAINING & TrainDemoOptions;
-  const o = {
-    workDir: opts.workDir ?? '.cache/train-demo',
-    progress: opts.progress ?? Boolean(process.stdout.isTTY),
-    log: opts.log ?? ((m: string) => console.log(m)),
-  };
-  const outDir = opts.outDir ?? 'models/demo';
-  const schedule = createSchedule();
-  const T = schedule.betas.length;
-  const B = cfg.batch;
-  const noised = (rng: Rng, images: Float32Array, n: number) => {
-    const t = new Float32Array(n);
-    const eps = rng.normals(n * IMG);
-    const x = new Float32Array(n * IMG);
-    for (let i = 0; i < n; i++) {
-      const ti = Math.floor(rng.uniform() * T);
-      t[i] = ti;
-      const a = Math.sqrt(schedule.alphasCumprod[ti]);
-      const s = Math.sqrt(1 - schedule.alphasCumprod[ti]);
-      for (let j = i * IMG; j < (i + 1) * IMG; j++) x[j] = a * images[j] + s * eps[j];
-    }
-    return { x, t, eps };
-  };
-  const dims = (n: number) => [n, 3, DEMO_SIZE, DEMO_SIZE];
-
-  const clf = await stage('eval-classifier', evalClassifierGraph(new RandomWeights(cfg.seed + 1), true), cfg.classifierIterations, cfg.seed + 11, (rng) => {
-    const { images, labels } = shapeBatch(rng, 2 * B, DEMO_SIZE, 'mixed');
-    return { x: { data: images, dims: dims(2 * B) }, onehot: onehot(labels, 2) };
-  }, { lr: 1e-3, threads: opts.threads }, o);
-
-  const dse = await stage('dse-classifier', dseLossGraph(new RandomWeights(cfg.seed + 2)), cfg.dseIterations, cfg.seed + 12, (rng) => {
-    const { images, labels } = shapeBatch(rng, B, DEMO_SIZE, 'mixed');
-    const { x, t } = noised(rng, images, B);
-    return { x: { data: x, dims: dims(B) }, t: { data: t, dims: [B] }, onehot: onehot(labels, 2) };
-  }, { lr: 5e-4, warmup: 100, threads: opts.threads }, o);
-
-  const score = await stage('score', scoreLossGraph(new RandomWeights(cfg.seed + 3)), cfg.scoreIterations, cfg.seed + 13, (rng) => {
-    const { images } = shapeBatch(rng, B, DEMO_SIZE, 'square');
-    const { x, t, eps } = noised(rng, images, B);
-    return { x: { data: x, dims: dims(B) }, t: { data: t, dims: [B] }, eps: { data: eps, dims: dims(B) } };
-  }, { lr: 5e-4, warmup: 100, emaDecay: 0.995, threads: opts.threads }, o);
-
-  // export: the trained weights loaded by key into clean inference graphs
-  const staging = `${outDir}.partial`;
-  fs.rmSync(staging, { recursive: true, force: true });
-  fs.mkdirSync(staging, { recursive: true });
-  const write = (f: string, g: Graph) => fs.writeFileSync(path.join(staging, f), encodeModel(g));
-  write('score.onnx', buildAdmUNet(DEMO_SCORE, new StateDictWeights(score.stateDict(true), 'score')));
-  write('dse.onnx', buildEncoderTrunk(DEMO_DSE, new StateDictWeights(dse.stateDict(false), 'dse', (k) => k.startsWith('head.'))));
-  write('eval-classifier.onnx', evalClassifierGraph(new StateDictWeights(clf.stateDict(false), 'eval-classifier'), false));
-  const manifest = {
+export async function trainDemo(opts: TrainDemoOptions = {}): Promise<{ dir: string; report: TrainingReport }> {
+  const log = opts.log ?? ((m: string) => console.log(m));
+  const data = opts.dataDir ?? path.join('.cache', 'demo-data');
+  const n = opts.images ?? DEMO_TRAINING.images;
+  log(`generating ${n} discs and ${n} squares in ${data} (once)`);
+  const source = await generateDomainFolder(path.join(data, 'disc'), 'disc', n);
+  const target = await generateDomainFolder(path.join(data, 'square'), 'square', n);
+  return trainPack({
+    source,
+    target,
+    size: DEMO_SIZE,
+    out: opts.outDir ?? 'models/demo',
     name: 'demo',
-    description: 'Demo pack trained by npm run train:demo: discs (source) to squares (target), 32 px procedural images',
-    sourceDomain: 'disc',
-    targetDomain: 'square',
-    imageSize: DEMO_SIZE,
-    schedule: { betaSchedule: 'linear', betaStart: 0.0001, betaEnd: 0.02, numTimesteps: T, varType: 'fixedsmall' },
-    score: { file: 'score.onnx', kind: 'eps', output: 'out' },
-    dse: { file: 'dse.onnx', featureOutput: 'features' },
+    sourceName: 'disc',
+    targetName: 'square',
+    description: DEMO_DESCRIPTION,
+    work: opts.workDir ?? path.join('.cache', 'train-demo'),
+    seed: opts.seed,
+    scoreIterations: opts.scoreIterations,
+    dseIterations: opts.dseIterations,
+    classifierIterations: opts.classifierIterations,
+    batch: opts.batch,
     defaults: DEMO_PACK_DEFAULTS,
-  };
-  parsePackManifest(manifest, path.join(staging, 'pack.json'));
-  fs.writeFileSync(path.join(staging, 'pack.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  fs.writeFileSync(path.join(staging, 'training.json'), `${JSON.stringify({ ...DEMO_TRAINING, ...cfg, log: undefined, losses: { score: score.extra.loss, dse: dse.extra.loss, classifier: clf.extra.loss } }, null, 2)}\n`);
-  fs.rmSync(outDir, { recursive: true, force: true });
-  fs.renameSync(staging, outDir);
-  for (const t of [clf, dse, score]) await t.release();
-  o.log(`demo pack written to ${outDir}`);
-  return { dir: outDir };
+    threads: opts.threads,
+    progress: opts.progress,
+    force: true,
+    carry: ['samples'],
+    log,
+  });
 }

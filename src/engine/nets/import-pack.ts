@@ -8,7 +8,7 @@ import * as path from 'path';
 import { EngineError } from '../errors';
 import { Graph } from '../onnx/ir';
 import { encodeModel } from '../onnx/model-io';
-import { parsePackManifest } from '../packs';
+import { writePackFolder } from '../packs';
 import { readTorchCheckpoint } from './checkpoint';
 import { AdmConfig, buildAdmUNet, buildEncoderTrunk, isEncoderHeadKey } from './adm';
 import { buildDdpmUNet } from './ddpm';
@@ -77,40 +77,32 @@ export interface WritePackOptions {
 /** Write a preset's pack (score.onnx, dse.onnx, pack.json) into outDir: complete or not at all. */
 export async function writePack(preset: TaskPreset, outDir: string, opts: WritePackOptions): Promise<{ dir: string; files: string[] }> {
   const log = opts.log ?? (() => {});
-  const out = path.resolve(outDir);
-  if (fs.existsSync(out) && !opts.force) throw new EngineError('engine/invalid_input', `${out} exists; pass --force to replace it`, { field: 'out' });
-  const staging = `${out}.partial-${process.pid}`;
-  fs.rmSync(staging, { recursive: true, force: true });
-  fs.mkdirSync(staging, { recursive: true });
-  try {
-    writeOnnx(path.join(staging, 'score.onnx'), await opts.score(), log);
-    writeOnnx(path.join(staging, 'dse.onnx'), await opts.dse(), log);
-    const imageSize = preset.score.config.imageSize;
-    const manifest = {
-      name: preset.task,
-      description: opts.description ?? preset.description,
-      ...(preset.sourceDomains.length === 1 ? { sourceDomain: preset.sourceDomains[0] } : { sourceDomains: preset.sourceDomains }),
-      targetDomain: preset.targetDomain,
-      imageSize,
-      schedule: { betaSchedule: 'linear', betaStart: 0.0001, betaEnd: 0.02, numTimesteps: 1000, varType: 'fixedsmall' },
-      score: { file: 'score.onnx', kind: preset.score.kind === 'adm' && (preset.score.config as AdmConfig).outChannels === 6 ? 'adm-learned-sigma' : 'eps', output: preset.score.kind === 'adm' ? 'out' : 'eps' },
-      dse: { file: 'dse.onnx', featureOutput: 'features' },
-      defaults: preset.defaults,
-    };
-    const manifestPath = path.join(staging, 'pack.json');
-    parsePackManifest(manifest, manifestPath);
-    fs.writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
-    fs.rmSync(out, { recursive: true, force: true });
-    fs.renameSync(staging, out);
-    log(`pack ${preset.task} written to ${out}`);
-    return { dir: out, files: ['pack.json', 'score.onnx', 'dse.onnx'].map((f) => path.join(out, f)) };
-  } catch (e) {
-    fs.rmSync(staging, { recursive: true, force: true });
-    throw e;
-  }
+  const imageSize = preset.score.config.imageSize;
+  const manifest = {
+    name: preset.task,
+    description: opts.description ?? preset.description,
+    ...(preset.sourceDomains.length === 1 ? { sourceDomain: preset.sourceDomains[0] } : { sourceDomains: preset.sourceDomains }),
+    targetDomain: preset.targetDomain,
+    imageSize,
+    schedule: { betaSchedule: 'linear', betaStart: 0.0001, betaEnd: 0.02, numTimesteps: 1000, varType: 'fixedsmall' },
+    score: { file: 'score.onnx', kind: preset.score.kind === 'adm' && (preset.score.config as AdmConfig).outChannels === 6 ? 'adm-learned-sigma' : 'eps', output: preset.score.kind === 'adm' ? 'out' : 'eps' },
+    dse: { file: 'dse.onnx', featureOutput: 'features' },
+    defaults: preset.defaults,
+  };
+  const { dir } = await writePackFolder(outDir, {
+    manifest,
+    force: opts.force,
+    write: async (staging) => {
+      writeOnnx(path.join(staging, 'score.onnx'), await opts.score(), log);
+      writeOnnx(path.join(staging, 'dse.onnx'), await opts.dse(), log);
+    },
+  });
+  log(`pack ${preset.task} written to ${dir}`);
+  return { dir, files: ['pack.json', 'score.onnx', 'dse.onnx'].map((f) => path.join(dir, f)) };
 }
 
-function writeOnnx(file: string, g: Graph, log: (m: string) => void): void {
+/** Encode a graph into an .onnx file. */
+export function writeOnnx(file: string, g: Graph, log: (m: string) => void = () => {}): void {
   const bytes = encodeModel(g);
   fs.writeFileSync(file, bytes);
   log(`wrote ${file} (${(bytes.byteLength / 2 ** 20).toFixed(1)} MiB, ${g.nodes.length} nodes)`);

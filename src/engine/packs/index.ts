@@ -9,3 +9,5 @@ export {
 export type { PackDefaults, PackDseModel, PackManifest, PackSchedule, PackScoreModel } from './schema';
 export { PACK_MANIFEST_FILE, discoverPacks, duplicatePackError, findPack, loadPack } from './load';
 export type { DiscoverPacksResult, LoadPackOptions, LoadedPack } from './load';
+export { removeDeadStaging, writePackFolder } from './write';
+export type { WritePackFolderOptions } from './write';

@@ -21,6 +21,7 @@ import { EngineError } from '../errors';
 import { STEP_MODEL_FILE, STEP_WEIGHTS_FILE, StepGraphJob, WrittenStepGraph, writeStepGraph } from './step-graph-files';
 import { workerEntry } from './worker-entry';
 import type { CodedErrorData } from '../../errors';
+import { processIsAlive } from '../../util/process-alive';
 
 /** The entry layout (folder and meta.json); the builder's code is hashed separately. */
 export const STEP_GRAPH_FORMAT = 1;
@@ -207,17 +208,7 @@ export class StepGraphCache {
     for (const name of fs.readdirSync(this.dir)) {
       const m = /^\.staging-.*-(\d+)-[0-9a-f]{8}$/.exec(name);
       if (!m) continue;
-      const pid = Number(m[1]);
-      let alive = pid === process.pid;
-      if (!alive) {
-        try {
-          process.kill(pid, 0);
-          alive = true;
-        } catch (e) {
-          alive = (e as NodeJS.ErrnoException).code === 'EPERM';
-        }
-      }
-      if (!alive) fs.rmSync(path.join(this.dir, name), { recursive: true, force: true });
+      if (!processIsAlive(Number(m[1]))) fs.rmSync(path.join(this.dir, name), { recursive: true, force: true });
     }
   }
 
