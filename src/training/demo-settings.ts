@@ -1,13 +1,15 @@
 /**
  * The demo pack's default run parameters (pack.json `defaults`), chosen from `npm run eval`'s
- * sweep on held-out images (see README, "Quality"). At 32 px the paper's 256 px settings do not
+ * sweeps and frontier on held-out images (see README, "Quality"). M = 200: where the frontier
+ * shows EGSDE both more realistic and more faithful than SDEdit at equal M (at M = 400 every
+ * method sits at the FID floor). At 32 px the paper's 256 px settings do not
  * transfer: M = 500 leaves almost no signal (SDEdit alone then ignores colour and position), and
  * lambda_s = 500 drives samples away from the source's colours too. The low-pass keeps 4x4
  * (down_N = 8; the paper keeps 8x8 of 256). lambda_i * beta_k / sqrt(alpha_k) must stay below
  * about 1 for the explicit faithfulness step to contract, which caps lambda_i at 100 steps.
  */
 export const DEMO_PACK_DEFAULTS = {
-  M: 400,
+  M: 200,
   lambdaS: 100,
   lambdaI: 30,
   s1: 'cosine' as const,

@@ -1,8 +1,8 @@
 /**
- * The evaluation runs end to end on the shipped demo pack (6 images at the pack's defaults, no
- * sweeps: ~20 s on 2 cores) and reports the paper's metrics for the three methods; the
- * calibration rows bracket them; and README's "Quality" claim holds: at equal M and seeds EGSDE
- * is more faithful than SDEdit (lower L2 by a clear margin, higher SSIM).
+ * The evaluation runs end to end on the shipped demo pack (6 images, M = 400, no sweeps: ~20 s
+ * on 2 cores) and reports the paper's metrics for the three methods; the calibration rows bracket
+ * them; and README's "Quality" claim holds: at equal M and seeds EGSDE is more faithful than
+ * SDEdit (lower L2 by a clear margin at M = 400, higher SSIM).
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -13,7 +13,7 @@ const PACK = path.join(__dirname, '..', '..', 'models', 'demo');
 
 (fs.existsSync(path.join(PACK, 'pack.json')) ? test : test.skip)('npm run eval on the demo pack: three methods, metrics, grid', async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'egsde-eval-'));
-  const { results } = await evaluate({ packDir: PACK, n: 6, references: 64, sweeps: false, outDir: out, log: () => {} });
+  const { results } = await evaluate({ packDir: PACK, n: 6, M: 400, references: 64, sweeps: false, outDir: out, log: () => {} });
   const rows = results.methods;
   expect(rows.map((r) => r.label)).toEqual(['real targets (floor)', 'sources, untranslated', 'SDEdit', 'ILVR', 'EGSDE']);
   for (const r of rows.slice(2)) {

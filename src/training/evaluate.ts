@@ -50,6 +50,8 @@ export interface EvalOptions {
   frontierOnly?: boolean;
   /** steps per run for the methods table (default: the pack's) */
   steps?: number;
+  /** start time of the methods table (default: the pack's) */
+  M?: number;
   /** where the grid and results go. Default <packDir>/eval */
   outDir?: string;
   log?(m: string): void;
@@ -455,6 +457,7 @@ export async function evaluate(opts: EvalOptions = {}): Promise<{ tables: string
   const nSources = sources.length / (3 * size * size);
   const sources01 = sources.map((v) => (v + 1) / 2);
   log(`${pack.name}: ${data.description}`);
+  if (judge.nRef <= EVAL_FEATURES) log(`warning: ${judge.nRef} reference images for ${EVAL_FEATURES}-d FID features: the FIDs are unstable (hold out more target images: egsde train --holdout)`);
   const tables: string[] = [];
   const results: Record<string, MethodScores[]> = {};
   const run = async (label: string, params: Partial<RunParams>) => {
@@ -479,19 +482,20 @@ export async function evaluate(opts: EvalOptions = {}): Promise<{ tables: string
   floor.ssim = NaN;
   const ceiling = await judge.score('sources, untranslated', sources01, sources01, 0);
 
-  const base = { M: d.M, steps: opts.steps ?? d.steps, lambdaS: d.lambdaS, lambdaI: d.lambdaI };
+  const M = opts.M ?? d.M;
+  const base = { M, steps: Math.min(opts.steps ?? d.steps, M), lambdaS: d.lambdaS, lambdaI: d.lambdaI };
   /** Quality against respaced steps; returns the fewest steps as good as every step (chooseSteps). */
   const stepsTable = async (): Promise<number> => {
-    const counts = stepCounts(d.M);
+    const counts = stepCounts(base.M);
     // fewer steps enlarge beta_k: where the default lambda_i would diverge, take the largest stable one
     const lambdas = counts.map((steps) => stableLambdaI(pack, { ...base, sampler: 'egsde', steps }));
     const rows: MethodScores[] = [];
     for (const [k, steps] of counts.entries()) {
       const lambdaI = lambdas[k];
-      const label = `${steps} steps${steps === d.M ? ' (every step)' : ''}${lambdaI !== base.lambdaI ? ` (lambda_i ${lambdaI}: ${base.lambdaI} diverges)` : ''}`;
+      const label = `${steps} steps${steps === base.M ? ' (every step)' : ''}${lambdaI !== base.lambdaI ? ` (lambda_i ${lambdaI}: ${base.lambdaI} diverges)` : ''}`;
       rows.push((await run(label, { ...base, sampler: 'egsde', steps, lambdaI })).s);
     }
-    section('steps', `EGSDE: quality against respaced steps (M = ${d.M}, lambda_s = ${d.lambdaS}, lambda_i = ${d.lambdaI}, N = ${nSources})`, rows);
+    section('steps', `EGSDE: quality against respaced steps (M = ${base.M}, lambda_s = ${d.lambdaS}, lambda_i = ${d.lambdaI}, N = ${nSources})`, rows);
     // a default must be a valid run: rows that needed a smaller lambda_i are shown, not chosen
     const chosen = chooseSteps(counts, rows, lambdas.map((l) => l === base.lambdaI));
     log(`recommended steps: ${chosen} (the fewest that run with the pack's lambda_i and whose FID, target accuracy and L2 stay within the tolerance of every step's; the pack's default is ${d.steps})`);
@@ -560,11 +564,11 @@ export async function evaluate(opts: EvalOptions = {}): Promise<{ tables: string
     await core.close();
     return { tables, results };
   }
-  log(`methods at M = ${d.M}, ${d.steps} steps, lambda_s = ${d.lambdaS}, lambda_i = ${d.lambdaI}, N = ${nSources}`);
+  log(`methods at M = ${base.M}, ${d.steps} steps, lambda_s = ${d.lambdaS}, lambda_i = ${d.lambdaI}, N = ${nSources}`);
   const sd = await run('SDEdit', { ...base, sampler: 'sdedit' });
   const il = await run('ILVR', { ...base, sampler: 'ilvr' });
   const eg = await run('EGSDE', { ...base, sampler: 'egsde' });
-  section('methods', `Methods (M = ${d.M}, ${base.steps} respaced steps, N = ${nSources}, same seeds)`, [floor, ceiling, sd.s, il.s, eg.s]);
+  section('methods', `Methods (M = ${base.M}, ${base.steps} respaced steps, N = ${nSources}, same seeds)`, [floor, ceiling, sd.s, il.s, eg.s]);
   fs.mkdirSync(outDir, { recursive: true });
   const rowsInGrid = Math.min(8, nSources);
   fs.writeFileSync(path.join(outDir, 'grid.png'), await grid([sources01, sd.out, il.out, eg.out], rowsInGrid, size));
@@ -578,14 +582,14 @@ export async function evaluate(opts: EvalOptions = {}): Promise<{ tables: string
   const quick = opts.quick ?? false;
   const lambdaS = quick ? [0, d.lambdaS, 4 * d.lambdaS] : [0, d.lambdaS / 4, d.lambdaS, 2 * d.lambdaS, 4 * d.lambdaS];
   const lambdaI = quick ? [0, d.lambdaI, 1.5 * d.lambdaI] : [0, d.lambdaI / 4, d.lambdaI / 2, d.lambdaI, 1.5 * d.lambdaI, 2 * d.lambdaI];
-  const Ms = quick ? [Math.round(d.M * 0.6), d.M] : [Math.round(d.M * 0.6), Math.round(d.M * 0.8), d.M, Math.round(d.M * 1.2)].filter((m) => m <= pack.numTimesteps);
+  const Ms = quick ? [Math.round(base.M * 0.6), base.M] : [Math.round(base.M * 0.6), Math.round(base.M * 0.8), base.M, Math.round(base.M * 1.2)].filter((m) => m <= pack.numTimesteps);
   const sweep = async (key: string, title: string, points: { label: string; params: Partial<RunParams> }[]) => {
     const rows: MethodScores[] = [];
     for (const p of points) rows.push((await run(p.label, { ...base, sampler: 'egsde', ...p.params })).s);
     section(key, title, rows);
   };
-  await sweep('lambdaS', `EGSDE: realism weight lambda_s (lambda_i = ${d.lambdaI}, M = ${d.M})`, lambdaS.map((v) => ({ label: `lambda_s = ${v}`, params: { lambdaS: v } })));
-  await sweep('lambdaI', `EGSDE: faithfulness weight lambda_i (lambda_s = ${d.lambdaS}, M = ${d.M})`, lambdaI.map((v) => ({ label: `lambda_i = ${v}`, params: { lambdaI: v } })));
+  await sweep('lambdaS', `EGSDE: realism weight lambda_s (lambda_i = ${d.lambdaI}, M = ${base.M})`, lambdaS.map((v) => ({ label: `lambda_s = ${v}`, params: { lambdaS: v } })));
+  await sweep('lambdaI', `EGSDE: faithfulness weight lambda_i (lambda_s = ${d.lambdaS}, M = ${base.M})`, lambdaI.map((v) => ({ label: `lambda_i = ${v}`, params: { lambdaI: v } })));
   await sweep('M', `EGSDE: start time M (lambda_s = ${d.lambdaS}, lambda_i = ${d.lambdaI})`, Ms.map((m) => ({ label: `M = ${m}`, params: { M: m, steps: Math.min(d.steps, m) } })));
   const recommendedSteps = await stepsTable();
   fs.writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify({ n: nSources, data: data.description, defaults: d, recommendedSteps, results }, null, 2)}\n`);
