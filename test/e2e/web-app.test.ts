@@ -146,7 +146,7 @@ describe('the web app at / (demo pack, SQLite, engine embedded)', () => {
   test('uploads a disc, shows previews, progress and energies live, then the result and its metrics', async () => {
     const { page } = await newPage();
     await openApp(page, srv.url);
-    await expect(v(page).getByTestId('pack-defaults').textContent()).resolves.toContain('EGSDE M 400 steps 100');
+    await expect(v(page).getByTestId('pack-defaults').textContent()).resolves.toContain('EGSDE M 200 steps 100');
     await v(page).getByTestId('file-input').setInputFiles(SAMPLE);
     await v(page).getByTestId('picked-source').waitFor({ timeout: WAIT });
     await setParams(page, { M: 200, steps: 50, previewEvery: 5, seed: '42' });
