@@ -24,7 +24,7 @@ export { readTorchCheckpoint } from './nets/checkpoint';
 export { TASK_PRESETS } from './nets/presets';
 export { importPack, writePack, writeOnnx } from './nets/import-pack';
 // packs
-export { parsePackManifest, loadPack, discoverPacks, writePackFolder, removeDeadStaging } from './packs';
+export { parsePackManifest, loadPack, discoverPacks, writePackFolder, removeDeadStaging, PACK_NAME_PATTERN } from './packs';
 export type { PackManifest, LoadedPack } from './packs';
 // sampling: schedules, coefficients, run state, noise, the step graph
 export { createSchedule, respaceSchedule } from './sampling/schedule';

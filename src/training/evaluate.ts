@@ -460,8 +460,12 @@ export async function evaluate(opts: EvalOptions = {}): Promise<{ tables: string
   if (judge.nRef <= EVAL_FEATURES) log(`warning: ${judge.nRef} reference images for ${EVAL_FEATURES}-d FID features: the FIDs are unstable (hold out more target images: egsde train --holdout)`);
   const tables: string[] = [];
   const results: Record<string, MethodScores[]> = {};
+  // one translation per distinct configuration (the defaults recur in the methods table, every sweep and the steps table; the seeds are fixed)
+  const translations = new Map<string, Promise<Awaited<ReturnType<typeof translate>>>>();
   const run = async (label: string, params: Partial<RunParams>) => {
-    const { out, ok, seconds } = await translate(core, sources, params, pack.name, size);
+    const key = JSON.stringify(Object.entries(params).sort(([a], [b]) => a.localeCompare(b)));
+    if (!translations.has(key)) translations.set(key, translate(core, sources, params, pack.name, size));
+    const { out, ok, seconds } = await translations.get(key)!;
     const s = await judge.score(label, sources01, out, seconds, ok);
     log(`  ${label}: failed ${s.failed}, FID ${s.fid.toFixed(2)}, acc ${(100 * s.accuracy).toFixed(1)}%, L2 ${s.l2.toFixed(3)}, PSNR ${s.psnr.toFixed(2)}, SSIM ${s.ssim.toFixed(3)} (${seconds.toFixed(0)} s)`);
     return { s, out, ok };

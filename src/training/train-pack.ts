@@ -11,7 +11,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { SingleBar } from 'cli-progress';
-import { Graph, HostTensor, Rng, createSchedule, RandomWeights, StateDictWeights, writeOnnx, writePackFolder, removeDeadStaging } from '../engine/toolkit';
+import { Graph, HostTensor, Rng, createSchedule, RandomWeights, StateDictWeights, writeOnnx, writePackFolder, removeDeadStaging, PACK_NAME_PATTERN } from '../engine/toolkit';
 import { CodedError } from '../errors';
 import { encodePng } from '../images';
 import { dseConfig, dseGraph, dseLossGraph, evalClassifierGraph, scoreConfig, scoreGraph, scoreLossGraph, TRAIN_SIZES, TrainSize } from './pack-models';
@@ -112,7 +112,7 @@ function checkOptions(o: TrainPackOptions) {
   if (!Number.isSafeInteger(c.seed) || c.seed < 0) throw invalid(`--seed must be a non-negative integer, got ${c.seed}`, { option: '--seed', value: c.seed });
   if (!(c.holdout > 0 && c.holdout <= 0.5)) throw invalid(`--holdout must be a fraction in (0, 0.5], got ${c.holdout}`, { option: '--holdout', value: c.holdout });
   const name = o.name ?? path.basename(path.resolve(o.out));
-  if (!/^[a-z0-9][a-z0-9_-]*$/.test(name)) throw invalid(`the pack name ${JSON.stringify(name)} (from --out) must be lowercase letters, digits, '_' and '-'; pass --name`, { option: '--name', value: name });
+  if (!PACK_NAME_PATTERN.test(name)) throw invalid(`the pack name ${JSON.stringify(name)} (from --out) must be lowercase letters, digits, '_' and '-'; pass --name`, { option: '--name', value: name });
   return { ...c, name, size: o.size as TrainSize };
 }
 
