@@ -134,7 +134,7 @@ export async function buildApp(options: BuildAppOptions = {}): Promise<App> {
       formatError: (formatted, error) => formatGraphQLError(formatted, error, log),
     });
     mountRoutes(app, { services, storage, database: ports.db.provider, pingDatabase: () => ports.db.prisma.$queryRawUnsafe('SELECT 1') });
-    mountWeb(app);
+    mountWeb(app, config.modelsDir);
 
     let started = false;
     return {

@@ -116,6 +116,9 @@ describe('egsde train and egsde eval', () => {
     const e = await egsde(['eval', '--pack', empty]);
     expect(e.code).toBe(1);
     expect(e.stderr).toContain(`error train/invalid_option: ${empty} is not a pack folder (no pack.json)`);
+    const ms = await egsde(['eval', '--pack', path.join(ROOT, 'models', 'demo'), '--ms', '90,x']);
+    expect(ms.code).toBe(1);
+    expect(ms.stderr.trim()).toBe('error input/params_out_of_range: --ms must list positive integers separated by commas, got "90,x"');
   }, 120000);
 
   test('a tiny training from two folders: progress lines with ETA, the summary, a pack `egsde translate` serves', async () => {

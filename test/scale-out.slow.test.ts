@@ -5,7 +5,9 @@
  * with SIGKILL mid-run and the other resumes its runs from their checkpoints; a cancel sent to the
  * other API stops its run within a step; an API restart disturbs no run.
  */
+import * as path from 'path';
 import sharp from 'sharp';
+import { readPackInfos } from '../src/engine';
 import { Api, Cluster, Proc, startCluster } from './helpers/cluster';
 import { until } from './helpers/until';
 
@@ -70,7 +72,10 @@ test('two APIs and two workers: a worker killed mid-run, its runs resumed from c
   const workers: Record<string, Proc> = { w1, w2 };
 
   const st = await a2.gql<{ engineStatus: { workers: { id: string; alive: boolean; packs: string[] }[] } }>(`{ engineStatus { workers { id alive packs } } }`);
-  expect(st.data!.engineStatus.workers.map((w) => [w.id, w.alive, w.packs]).sort()).toEqual([['w1', true, ['demo']], ['w2', true, ['demo']]]);
+  // every worker serves the repository's packs (the workers start in its root, MODELS_DIR=models)
+  const served = (await readPackInfos(path.join(__dirname, '..', 'models'))).map((p) => p.name);
+  expect(served).toContain('demo');
+  expect(st.data!.engineStatus.workers.map((w) => [w.id, w.alive, w.packs]).sort()).toEqual([['w1', true, served], ['w2', true, served]]);
 
   // ten runs through both APIs, each followed on both
   const ids: string[] = [];

@@ -13,7 +13,7 @@ const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const force = process.argv.includes('--force');
 const BUNDLES = ['app', 'graphiql'];
 // what every bundle depends on besides its own folder
-const SHARED = ['web/shared', 'models/demo/samples', 'schema/schema.graphql', 'client-examples/operations.graphql', 'package-lock.json'];
+const SHARED = ['web/shared', 'schema/schema.graphql', 'client-examples/operations.graphql', 'package-lock.json'];
 
 function newest(p) {
   if (!fs.existsSync(p)) return 0;

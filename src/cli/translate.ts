@@ -46,6 +46,15 @@ export function numberOption(flag: string) {
   };
 }
 
+/** A comma-separated list of positive integers (e.g. egsde eval --ms 90,120,200). */
+export function intListOption(flag: string) {
+  return (v: string): number[] => {
+    const list = v.split(',').map((x) => Number(x.trim()));
+    if (list.length === 0 || !list.every((n) => Number.isSafeInteger(n) && n > 0)) throw new CodedError('input/params_out_of_range', `${flag} must list positive integers separated by commas, got ${JSON.stringify(v)}`, { field: flag });
+    return list;
+  };
+}
+
 /** A `--pack` that names a folder holding a pack.json: that folder's pack (by its manifest's name). */
 function packFolderOf(pack: string): { dir: string; name: string } | null {
   const looksLikePath = pack.includes('/') || pack.includes(path.sep) || pack.startsWith('.');

@@ -2,6 +2,7 @@
  * The browser side, served by the API server itself (no CDN; everything bundled by
  * `npm run build:web` into dist/web):
  *   GET /            the web app (dist/web/app)
+ *   GET /samples/:pack/:file  the pack's web samples (./pack-samples.ts)
  *   GET /graphql     with Accept: text/html (a browser's address bar): the offline GraphQL IDE
  *                    (dist/web/graphiql, assets under /graphiql/); JSON clients are unaffected
  * A bundle that was not built answers 503 with a code, saying how to build it.
@@ -10,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import express from 'express';
 import { sendJsonError } from './request-errors';
+import { mountPackSamples } from './pack-samples';
 
 export const WEB_DIST = path.join(__dirname, '..', '..', 'dist', 'web');
 
@@ -29,11 +31,11 @@ export function graphiqlPage(dist = WEB_DIST): express.RequestHandler {
   };
 }
 
-/** The web app at / and the IDE's assets at /graphiql/. */
-export function mountWeb(app: express.Express, dist = WEB_DIST): void {
+/** The web app at /, the IDE's assets at /graphiql/ and the packs' samples of `modelsDir` at /samples/. */
+export function mountWeb(app: express.Express, modelsDir?: string, dist = WEB_DIST): void {
   app.use('/graphiql', express.static(path.join(dist, 'graphiql'), { index: false, immutable: true, maxAge: '1y' }));
   app.use('/assets', express.static(path.join(dist, 'app', 'assets'), { immutable: true, maxAge: '1y' }));
-  app.use('/samples', express.static(path.join(dist, 'app', 'samples'), { maxAge: '1h' }));
+  mountPackSamples(app, modelsDir);
   app.get('/', (_req, res) => {
     const index = path.join(dist, 'app', 'index.html');
     if (!fs.existsSync(index)) return notBuilt(res, 'web app');

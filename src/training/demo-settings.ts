@@ -18,3 +18,13 @@ export const DEMO_PACK_DEFAULTS = {
   steps: 100,
   sampler: 'egsde' as const,
 };
+
+/**
+ * The demo-cat2dog pack's (64 px cartoon cats to dogs) default run parameters. The low-pass keeps 8x8 of
+ * 64 px (down_N = 8, the paper's 8x8 of 256); the other values start from the 32 px demo's and
+ * are checked by `npm run eval -- --pack models/demo-cat2dog` (README, "Quality").
+ */
+export const CAT2DOG_PACK_DEFAULTS = {
+  ...DEMO_PACK_DEFAULTS,
+  downN: 8,
+};

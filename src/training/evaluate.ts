@@ -579,6 +579,7 @@ export async function evaluate(opts: EvalOptions = {}): Promise<{ tables: string
 
   if (opts.sweeps === false) {
     fs.writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify({ n: nSources, data: data.description, defaults: d, results }, null, 2)}\n`);
+    fs.writeFileSync(path.join(outDir, 'results.md'), `${tables.join('\n')}\n`);
     await judge.release();
     await core.close();
     return { tables, results };

@@ -12,7 +12,7 @@ import { EngineCore } from '../engine/toolkit';
 import type { RunEvent } from '../engine';
 import { readPackInfos } from '../engine';
 import { CodedError } from '../errors';
-import { generateDomainFolder } from './train-demo';
+import { DEMO_PACKS, generateDomainFolder, trainDemo } from './train-demo';
 import { HELDOUT_DIR, MIN_IMAGES, splitHeldout, trainPack, TrainPackOptions } from './train-pack';
 import { evaluate } from './evaluate';
 
@@ -181,4 +181,25 @@ describe('a tiny training', () => {
     await trainPack({ ...other, restart: true, log: (m) => restarted.push(m) });
     expect(restarted.some((l) => l.includes('resuming'))).toBe(false);
   });
+});
+
+test('the 64 px demo (npm run train:demo -- --pack demo-cat2dog), tiny: generated cats and dogs, its own web samples, a 64 px pack the engine runs', async () => {
+  const models = path.join(root, 'cat2dog-models');
+  const { dir, report } = await trainDemo({ pack: 'demo-cat2dog', images: 32, batch: 2, scoreIterations: 2, dseIterations: 2, classifierIterations: 2, outDir: path.join(models, 'demo-cat2dog'), workDir: path.join(root, 'w-cat2dog'), dataDir: path.join(root, 'cat2dog-data'), progress: false, log: () => {} });
+  expect(report).toMatchObject({ name: 'demo-cat2dog', size: 64, images: { source: { train: 24, heldout: 8 }, target: { train: 24, heldout: 8 } } });
+  expect(fs.readdirSync(path.join(root, 'cat2dog-data', 'cat')).filter((f) => f.endsWith('.png'))).toHaveLength(32);
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'pack.json'), 'utf8'));
+  expect(manifest).toMatchObject({ name: 'demo-cat2dog', sourceDomain: 'cat', targetDomain: 'dog', imageSize: 64, defaults: { downN: DEMO_PACKS['demo-cat2dog'].defaults.downN } });
+  const index = JSON.parse(fs.readFileSync(path.join(dir, 'samples', 'index.json'), 'utf8')) as { file: string; title: string }[];
+  expect(index.map((x) => x.file)).toEqual(['cat-1.png', 'cat-2.png', 'cat-3.png', 'cat-4.png']);
+  expect(index[0].title).toBe('cat 1 (seed 101)');
+  for (const { file } of index) expect(await sharp(path.join(dir, 'samples', file)).metadata()).toMatchObject({ width: 64, height: 64 });
+  const core = await EngineCore.create({ modelsDir: models });
+  const result = await new Promise<RunEvent>((resolve) => {
+    core.start({ pack: 'demo-cat2dog', image: new Float32Array(3 * 64 * 64).fill(0.4), params: { steps: 2, M: 20, lambdaI: 1, seed: 1 } }, (e) => {
+      if (e.type === 'result' || e.type === 'error') resolve(e);
+    });
+  });
+  await core.close();
+  expect(result.type).toBe('result');
 });

@@ -71,6 +71,8 @@ export interface TrainPackOptions {
   force?: boolean;
   /** files or folders of the pack being replaced that the new pack keeps (the demo's web samples) */
   carry?: string[];
+  /** writes more files into the pack folder before it is published (the demo packs' web samples) */
+  addFiles?(staging: string): Promise<void>;
   /** discard the work folder's checkpoints instead of resuming. Default false */
   restart?: boolean;
   /** a progress bar with ETA per stage. Default: when stdout is a TTY */
@@ -312,6 +314,7 @@ export async function trainPack(opts: TrainPackOptions): Promise<{ dir: string; 
     force: opts.force,
     write: async (staging) => {
       for (const keep of opts.carry ?? []) if (fs.existsSync(path.join(out, keep))) fs.cpSync(path.join(out, keep), path.join(staging, keep), { recursive: true });
+      await opts.addFiles?.(staging);
       writeOnnx(path.join(staging, 'score.onnx'), scoreGraph(size, new StateDictWeights(score.weights(true), 'score')));
       writeOnnx(path.join(staging, 'dse.onnx'), dseGraph(size, new StateDictWeights(dse.weights(false), 'dse', (k) => k.startsWith('head.'))));
       writeOnnx(path.join(staging, 'eval-classifier.onnx'), evalClassifierGraph(new StateDictWeights(clf.weights(false), 'eval-classifier'), false, size));

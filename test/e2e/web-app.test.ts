@@ -3,7 +3,7 @@
  * server with the demo pack (models/demo), offline: every request off 127.0.0.1/localhost is
  * blocked and recorded, and each test fails if one was attempted. It uploads a disc, watches
  * previews, progress and energies arrive, gets the result and its metrics; finds, pages, filters,
- * replays and deletes runs in the history; cancels a long run; compares the three samplers on one
+ * replays and deletes runs in the history; offers each pack's own samples and runs the 64 px pack; cancels a long run; compares the three samplers on one
  * seed; resumes a dropped WebSocket without a gap (a TCP relay that the test cuts); and checks the
  * browser-origin rules (CORS and the WebSocket handshake) from pages on other origins.
  */
@@ -14,6 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, screenshotDir } from '../helpers/browser';
 import { BACKENDS, Running, startServer, testConfig } from '../helpers/server-harness';
 import { TcpRelay } from '../helpers/tcp-relay';
+import { findPackSamples } from '../../src/http/pack-samples';
 import { APP_BUNDLE, ROOT, ensureBundleBuilt, offlinePage, probeSite, type OfflinePage, type StaticSite } from './web-helpers';
 
 /** a loaded 2-core machine: the bundle parses slowly, the engine shares the CPUs */
@@ -203,7 +204,7 @@ describe('the web app at / (demo pack, SQLite, engine embedded)', () => {
     await v(page).getByTestId('filter-status').click();
     await page.getByRole('option', { name: 'SUCCEEDED' }).click();
     await v(page).getByTestId('filter-pack').click();
-    await page.getByRole('option', { name: 'demo' }).click();
+    await page.getByRole('option', { name: 'demo', exact: true }).click();
     await poll(() => rows.count(), (x) => x === 20);
 
     // open the first run: its events replay from seq 0
@@ -329,5 +330,36 @@ describe('the web app at / (demo pack, SQLite, engine embedded)', () => {
     const res = await fetch(`${srv.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', origin: refusedSite.origin }, body: '{"query":"{ packs { name } }"}' });
     expect(res.status).toBe(403);
     expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0].extensions.code).toBe('auth/origin_refused');
+  });
+
+  test('each pack offers its own samples; a sample of the 64 px pack translates to a 64 px result', async () => {
+    const { page } = await newPage();
+    await openApp(page, srv.url);
+    const withSamples = [...findPackSamples(path.join(ROOT, 'models')).entries()];
+    expect(withSamples.map(([name]) => name)).toEqual(expect.arrayContaining(['demo', 'demo-cat2dog']));
+    for (const [name, dir] of withSamples) {
+      await v(page).getByTestId('pack-select').click();
+      await page.getByRole('option', { name, exact: true }).click();
+      const files = (JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8')) as { file: string }[]).map((x) => x.file);
+      const shown = () => page.evaluate<string[]>(`[...document.querySelectorAll('[role="tabpanel"]:not([style*="none"]) [data-testid^="sample-"]')].map((e) => e.getAttribute('data-testid'))`);
+      await poll(shown, (ids) => JSON.stringify(ids) === JSON.stringify(files.map((f) => `sample-${f}`)));
+      await v(page).getByTestId(`sample-${files[0]}`).click();
+      await v(page).locator('[data-testid="picked-source"]').waitFor({ timeout: WAIT });
+      await expect(v(page).getByTestId('dropzone').textContent()).resolves.toContain(files[0]);
+    }
+    // the last pack picked: demo-cat2dog's first cat, a short run, a 64 px dog back
+    await v(page).getByTestId('pack-select').click();
+    await page.getByRole('option', { name: 'demo-cat2dog', exact: true }).click();
+    const cat = (JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'demo-cat2dog', 'samples', 'index.json'), 'utf8')) as { file: string }[])[0].file;
+    await v(page).getByTestId(`sample-${cat}`).click();
+    await expect(v(page).getByTestId('pack-defaults').textContent()).resolves.toContain('EGSDE M');
+    await setParams(page, { M: 100, steps: 10, seed: '3' });
+    await v(page).getByTestId('translate').click();
+    const id = await panelRunId(page);
+    await v(page).locator('[data-testid="run-status"]', { hasText: 'SUCCEEDED' }).waitFor({ timeout: WAIT });
+    await v(page).getByTestId('result-img').waitFor({ timeout: WAIT });
+    await expect(page.evaluate<number>(`document.querySelector('[role="tabpanel"]:not([style*="none"]) [data-testid="result-img"]').naturalWidth`)).resolves.toBe(64);
+    expect(await runOf(id)).toMatchObject({ status: 'SUCCEEDED', stepsDone: 10 });
+    await page.screenshot({ path: path.join(shots, 'second-pack.png') });
   });
 });

@@ -1,4 +1,4 @@
-/** The source image: drop a file, choose one, or pick one of the demo pack's samples. */
+/** The source image: drop a file, choose one, or pick one of the chosen pack's samples (GET /samples/PACK/index.json). */
 import { useEffect, useRef, useState } from 'react';
 import { Button, Group, Image, Stack, Text, UnstyledButton } from '@mantine/core';
 
@@ -21,18 +21,24 @@ export interface Source {
   name: string;
 }
 
-export function SourcePicker({ value, onChange, showSamples }: { value: Source | null; onChange(s: Source): void; showSamples: boolean }) {
+export function SourcePicker({ value, onChange, pack }: { value: Source | null; onChange(s: Source): void; pack: string | null }) {
   const input = useRef<HTMLInputElement>(null);
   const [over, setOver] = useState(false);
   const [samples, setSamples] = useState<Sample[]>([]);
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
-    fetch('/samples/index.json')
+    setSamples([]);
+    if (!pack) return;
+    let live = true;
+    fetch(`/samples/${encodeURIComponent(pack)}/index.json`)
       .then((r) => (r.ok ? r.json() : []))
-      .then((s: Sample[]) => setSamples(s))
-      .catch(() => setSamples([]));
-  }, []);
+      .then((s: Sample[]) => live && setSamples(Array.isArray(s) ? s : []))
+      .catch(() => live && setSamples([]));
+    return () => {
+      live = false;
+    };
+  }, [pack]);
 
   const take = async (f: File | Blob | undefined, name: string) => {
     if (!f) return;
@@ -45,7 +51,7 @@ export function SourcePicker({ value, onChange, showSamples }: { value: Source |
   };
 
   const pickSample = async (s: Sample) => {
-    const r = await fetch(`/samples/${s.file}`);
+    const r = await fetch(`/samples/${encodeURIComponent(pack!)}/${s.file}`);
     await take(await r.blob(), s.file);
   };
 
@@ -104,14 +110,14 @@ export function SourcePicker({ value, onChange, showSamples }: { value: Source |
           {error}
         </Text>
       )}
-      {showSamples && samples.length > 0 && (
+      {pack && samples.length > 0 && (
         <Group gap="xs" data-testid="samples">
           <Text size="xs" c="dimmed">
             samples:
           </Text>
           {samples.map((s) => (
             <UnstyledButton key={s.file} onClick={() => void pickSample(s)} title={s.title} data-testid={`sample-${s.file}`}>
-              <Image src={`/samples/${s.file}`} alt={s.title} w={36} h={36} radius="sm" style={{ imageRendering: 'pixelated' }} />
+              <Image src={`/samples/${encodeURIComponent(pack)}/${s.file}`} alt={s.title} w={36} h={36} radius="sm" style={{ imageRendering: 'pixelated' }} />
             </UnstyledButton>
           ))}
         </Group>

@@ -10,7 +10,7 @@ export function TranslationFields({ packs, form, hideSampler = false }: { packs:
   return (
     <>
       <PackPicker packs={packs} value={pack} onChange={form.choosePack} />
-      <SourcePicker value={source} onChange={form.setSource} showSamples={pack?.name === 'demo'} />
+      <SourcePicker value={source} onChange={form.setSource} pack={pack?.name ?? null} />
       {pack && params && <ParamsForm pack={pack} value={params} onChange={form.setParams} hideSampler={hideSampler} />}
     </>
   );
