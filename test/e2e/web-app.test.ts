@@ -1,6 +1,6 @@
 /**
  * The web app at GET / (web/app, served by src/http/web.ts), in a real Chromium against a real
- * server with the demo pack (models/demo), offline: every request off 127.0.0.1/localhost is
+ * server with the demo pack (a copy of models/demo) and a 64 px pack, offline: every request off 127.0.0.1/localhost is
  * blocked and recorded, and each test fails if one was attempted. It uploads a disc, watches
  * previews, progress and energies arrive, gets the result and its metrics; finds, pages, filters,
  * replays and deletes runs in the history; offers each pack's own samples and runs the 64 px pack; cancels a long run; compares the three samplers on one
@@ -15,6 +15,9 @@ import { launchBrowser, screenshotDir } from '../helpers/browser';
 import { BACKENDS, Running, startServer, testConfig } from '../helpers/server-harness';
 import { TcpRelay } from '../helpers/tcp-relay';
 import { findPackSamples } from '../../src/http/pack-samples';
+import { Rng } from '../../src/engine/toolkit';
+import { encodePng } from '../../src/images';
+import { renderCritter, sampleCritterParams } from '../../src/training/critters';
 import { APP_BUNDLE, ROOT, ensureBundleBuilt, offlinePage, probeSite, type OfflinePage, type StaticSite } from './web-helpers';
 
 /** a loaded 2-core machine: the bundle parses slowly, the engine shares the CPUs */
@@ -91,6 +94,30 @@ async function panelRunId(page: Page): Promise<string> {
   return (await panel.getAttribute('data-run-id'))!;
 }
 
+/**
+ * The served models folder: a copy of models/demo and a 64 px pack (the golden tiny ADM score
+ * model and DSE, random weights) whose web samples are four generated cat faces.
+ */
+async function modelsWithA64pxPack(): Promise<string> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'egsde-web-models-'));
+  fs.cpSync(path.join(ROOT, 'models', 'demo'), path.join(dir, 'demo'), { recursive: true });
+  const pack = path.join(dir, 'tiny64');
+  fs.mkdirSync(path.join(pack, 'samples'), { recursive: true });
+  const tiny = path.join(ROOT, 'test', 'fixtures', 'egsde-tiny');
+  fs.copyFileSync(path.join(tiny, 'score_adm.onnx'), path.join(pack, 'score.onnx'));
+  fs.copyFileSync(path.join(tiny, 'dse.onnx'), path.join(pack, 'dse.onnx'));
+  const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'packs', 'tiny-adm', 'pack.json'), 'utf8'));
+  fs.writeFileSync(path.join(pack, 'pack.json'), JSON.stringify({ ...manifest, name: 'tiny64', score: { ...manifest.score, file: 'score.onnx' }, dse: { ...manifest.dse, file: 'dse.onnx' } }));
+  const index = [];
+  for (let k = 1; k <= 4; k++) {
+    const file = `cat-${k}.png`;
+    fs.writeFileSync(path.join(pack, 'samples', file), await encodePng(await renderCritter('cat', sampleCritterParams(new Rng(k))), 64));
+    index.push({ file, title: `cat ${k}` });
+  }
+  fs.writeFileSync(path.join(pack, 'samples', 'index.json'), JSON.stringify(index));
+  return dir;
+}
+
 describe('the web app at / (demo pack, SQLite, engine embedded)', () => {
   let srv: Running;
   let browser: Browser;
@@ -101,6 +128,7 @@ describe('the web app at / (demo pack, SQLite, engine embedded)', () => {
   let refusedSite: StaticSite;
   const pages: OfflinePage[] = [];
   let firstRun = '';
+  let models = '';
 
   async function newPage(): Promise<OfflinePage> {
     const p = await offlinePage(browser);
@@ -121,7 +149,8 @@ describe('the web app at / (demo pack, SQLite, engine embedded)', () => {
     const db = await sqlite.setup();
     cleanupDb = db.cleanup;
     artifacts = fs.mkdtempSync(path.join(os.tmpdir(), 'egsde-art-'));
-    srv = await startServer(testConfig(db.url, artifacts, { modelsDir: path.join(__dirname, '..', '..', 'models'), modelsRoot: undefined, allowSharedModelFiles: false, allowedOrigins: [allowedSite.origin] }));
+    models = await modelsWithA64pxPack();
+    srv = await startServer(testConfig(db.url, artifacts, { modelsDir: models, modelsRoot: undefined, allowSharedModelFiles: false, allowedOrigins: [allowedSite.origin] }));
     browser = await launchBrowser();
     shots = screenshotDir('web-app');
   }, 120000);
@@ -142,6 +171,7 @@ describe('the web app at / (demo pack, SQLite, engine embedded)', () => {
     await allowedSite?.close();
     await refusedSite?.close();
     if (artifacts) fs.rmSync(artifacts, { recursive: true, force: true });
+    if (models) fs.rmSync(models, { recursive: true, force: true });
   });
 
   test('uploads a disc, shows previews, progress and energies live, then the result and its metrics', async () => {
@@ -322,7 +352,7 @@ describe('the web app at / (demo pack, SQLite, engine embedded)', () => {
       await page.waitForFunction("!!window.probe && window.probe.fetch !== 'pending' && window.probe.ws !== 'pending'", undefined, { timeout: WAIT });
       return page.evaluate<{ fetch: string; ws: string }>('window.probe');
     };
-    expect(await probe(allowedSite)).toEqual({ fetch: 'ok:demo', ws: 'open' });
+    expect(await probe(allowedSite)).toEqual({ fetch: 'ok:demo,tiny64', ws: 'open' });
     const refused = await probe(refusedSite);
     expect(refused.fetch).toMatch(/^blocked:/);
     expect(refused.ws).toMatch(/^refused/);
@@ -335,8 +365,8 @@ describe('the web app at / (demo pack, SQLite, engine embedded)', () => {
   test('each pack offers its own samples; a sample of the 64 px pack translates to a 64 px result', async () => {
     const { page } = await newPage();
     await openApp(page, srv.url);
-    const withSamples = [...findPackSamples(path.join(ROOT, 'models')).entries()];
-    expect(withSamples.map(([name]) => name)).toEqual(expect.arrayContaining(['demo', 'demo-cat2dog']));
+    const withSamples = [...findPackSamples(models).entries()];
+    expect(withSamples.map(([name]) => name)).toEqual(['demo', 'tiny64']);
     for (const [name, dir] of withSamples) {
       await v(page).getByTestId('pack-select').click();
       await page.getByRole('option', { name, exact: true }).click();
@@ -347,19 +377,15 @@ describe('the web app at / (demo pack, SQLite, engine embedded)', () => {
       await v(page).locator('[data-testid="picked-source"]').waitFor({ timeout: WAIT });
       await expect(v(page).getByTestId('dropzone').textContent()).resolves.toContain(files[0]);
     }
-    // the last pack picked: demo-cat2dog's first cat, a short run, a 64 px dog back
-    await v(page).getByTestId('pack-select').click();
-    await page.getByRole('option', { name: 'demo-cat2dog', exact: true }).click();
-    const cat = (JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'demo-cat2dog', 'samples', 'index.json'), 'utf8')) as { file: string }[])[0].file;
-    await v(page).getByTestId(`sample-${cat}`).click();
-    await expect(v(page).getByTestId('pack-defaults').textContent()).resolves.toContain('EGSDE M');
-    await setParams(page, { M: 100, steps: 10, seed: '3' });
+    // tiny64 (picked last): its first cat, a short run, a 64 px result back
+    await expect(v(page).getByTestId('pack-defaults').textContent()).resolves.toContain('EGSDE M 12');
+    await setParams(page, { M: 10, steps: 5, seed: '3' });
     await v(page).getByTestId('translate').click();
     const id = await panelRunId(page);
     await v(page).locator('[data-testid="run-status"]', { hasText: 'SUCCEEDED' }).waitFor({ timeout: WAIT });
     await v(page).getByTestId('result-img').waitFor({ timeout: WAIT });
     await expect(page.evaluate<number>(`document.querySelector('[role="tabpanel"]:not([style*="none"]) [data-testid="result-img"]').naturalWidth`)).resolves.toBe(64);
-    expect(await runOf(id)).toMatchObject({ status: 'SUCCEEDED', stepsDone: 10 });
+    expect(await runOf(id)).toMatchObject({ status: 'SUCCEEDED', stepsDone: 5 });
     await page.screenshot({ path: path.join(shots, 'second-pack.png') });
   });
 });
