@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import express from 'express';
 import { sendJsonError } from './request-errors';
 
-export const SAMPLES_DIR = 'samples';
-export const SAMPLES_INDEX = 'index.json';
+const SAMPLES_DIR = 'samples';
+const SAMPLES_INDEX = 'index.json';
 const SAMPLE_FILE = /^[A-Za-z0-9][A-Za-z0-9._-]*\.(png|jpe?g|webp|json)$/;
 const CONTENT_TYPES: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp', json: 'application/json' };
 

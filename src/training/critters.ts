@@ -8,11 +8,10 @@
  * tongue. The geometry of the two differs (ears above the head against ears beside it), so the
  * translation has to move mass, not only recolour it.
  */
-import sharp from 'sharp';
 import { Rng } from '../engine/toolkit';
+import { pngToTensor } from '../images';
 
 export type CritterDomain = 'cat' | 'dog';
-export const CRITTER_DOMAINS: readonly CritterDomain[] = ['cat', 'dog'];
 
 type Rgb = [number, number, number];
 
@@ -105,10 +104,8 @@ export function critterSvg(domain: CritterDomain, p: CritterParams, size = 64): 
 
 /** Renders a face into [3, size, size] in [0, 1] (C order). */
 export async function renderCritter(domain: CritterDomain, p: CritterParams, size = 64): Promise<Float32Array> {
-  const { data, info } = await sharp(Buffer.from(critterSvg(domain, p, size))).flatten({ background: '#000000' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  if (info.width !== size || info.height !== size || info.channels !== 3) throw new Error(`renderCritter: sharp returned ${info.width}x${info.height}x${info.channels}`);
-  const plane = size * size;
-  const out = new Float32Array(3 * plane);
-  for (let i = 0; i < plane; i++) for (let c = 0; c < 3; c++) out[c * plane + i] = data[3 * i + c] / 255;
-  return out;
+  // sharp reads the SVG as it reads a PNG: pngToTensor's decode and planar conversion
+  const { tensor, width, height } = await pngToTensor(Buffer.from(critterSvg(domain, p, size)));
+  if (width !== size || height !== size) throw new Error(`renderCritter: sharp returned ${width}x${height}`);
+  return tensor;
 }

@@ -16,7 +16,7 @@ import { renderCritter, sampleCritterParams, CritterDomain } from './critters';
 import { trainPack, TRAINING_DEFAULTS, TrainingReport } from './train-pack';
 
 /** One domain's generator: the i-th image of a seeded stream, [3, size, size] in [0, 1]. */
-interface DomainGenerator {
+export interface DomainGenerator {
   name: string;
   seed: number;
   render(rng: Rng, size: number): Promise<Float32Array>;
@@ -78,9 +78,6 @@ export const DEMO_PACKS = {
 } satisfies Record<string, DemoPackSpec>;
 export type DemoPackName = keyof typeof DEMO_PACKS;
 
-/** The demo's training: egsde train's defaults on the generated folders. */
-export const DEMO_TRAINING = { ...TRAINING_DEFAULTS, images: DEMO_PACKS.demo.images };
-
 export interface TrainDemoOptions {
   /** which demo. Default 'demo' */
   pack?: DemoPackName;
@@ -123,7 +120,7 @@ export async function generateDomainFolder(dir: string, domain: ShapeDomain | Do
 }
 
 /** The web samples: one source image per seed, `NAME-K.png`, and samples/index.json. */
-async function writeSamples(dir: string, gen: DomainGenerator, seeds: number[], size: number): Promise<void> {
+export async function writeSamples(dir: string, gen: DomainGenerator, seeds: number[], size: number): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
   const index = [];
   for (const [k, seed] of seeds.entries()) {

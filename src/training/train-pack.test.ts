@@ -40,6 +40,20 @@ async function folderOf(name: string, count: number, w = 32, h = 32): Promise<st
   return dir;
 }
 
+/** One run of `pack` on an engine over `models`, to its result or error event. */
+async function runOnce(models: string, pack: string, image: Float32Array, params: Record<string, number>): Promise<RunEvent> {
+  const core = await EngineCore.create({ modelsDir: models });
+  try {
+    return await new Promise<RunEvent>((resolve) => {
+      core.start({ pack, image, params }, (e) => {
+        if (e.type === 'result' || e.type === 'error') resolve(e);
+      });
+    });
+  } finally {
+    await core.close();
+  }
+}
+
 /** What a refused training must leave: no pack, no staging folder beside it, no work folder. */
 function expectNothingWritten(out: string, work: string): void {
   expect(fs.existsSync(out)).toBe(false);
@@ -142,13 +156,7 @@ describe('a tiny training', () => {
 
     const infos = await readPackInfos(models);
     expect(infos.map((p) => p.name)).toEqual(['tiny']);
-    const core = await EngineCore.create({ modelsDir: models });
-    const result = await new Promise<RunEvent>((resolve) => {
-      core.start({ pack: 'tiny', image: new Float32Array(3 * 32 * 32).fill(0.2), params: { steps: 4, M: 40, lambdaI: 1, seed: 3 } }, (e) => {
-        if (e.type === 'result' || e.type === 'error') resolve(e);
-      });
-    });
-    await core.close();
+    const result = await runOnce(models, 'tiny', new Float32Array(3 * 32 * 32).fill(0.2), { steps: 4, M: 40, lambdaI: 1, seed: 3 });
     expect(result.type).toBe('result');
 
     const evalOut = path.join(root, 'eval-tiny');
@@ -194,12 +202,6 @@ test('the 64 px demo (npm run train:demo -- --pack demo-cat2dog), tiny: generate
   expect(index.map((x) => x.file)).toEqual(['cat-1.png', 'cat-2.png', 'cat-3.png', 'cat-4.png']);
   expect(index[0].title).toBe('cat 1 (seed 101)');
   for (const { file } of index) expect(await sharp(path.join(dir, 'samples', file)).metadata()).toMatchObject({ width: 64, height: 64 });
-  const core = await EngineCore.create({ modelsDir: models });
-  const result = await new Promise<RunEvent>((resolve) => {
-    core.start({ pack: 'demo-cat2dog', image: new Float32Array(3 * 64 * 64).fill(0.4), params: { steps: 2, M: 20, lambdaI: 1, seed: 1 } }, (e) => {
-      if (e.type === 'result' || e.type === 'error') resolve(e);
-    });
-  });
-  await core.close();
+  const result = await runOnce(models, 'demo-cat2dog', new Float32Array(3 * 64 * 64).fill(0.4), { steps: 2, M: 20, lambdaI: 1, seed: 1 });
   expect(result.type).toBe('result');
 });
