@@ -59,8 +59,8 @@ test('fp16 networks: weights stored as float16, the update and the outputs in fl
   expect(g.nodes.filter((n) => n.opType !== 'Cast').length).toBe(fp32.nodes.filter((n) => n.opType !== 'Cast').length);
 });
 
-// three whole trajectories, each through its own engine: ~12 s on a quiet machine, 38 s seen on a
-// loaded one (CI), so it gets the slow project's budget rather than the unit one
+// three whole trajectories, each through its own engine: the suite took 38 s on the loaded CI
+// host, over the unit project's 30 s, so this test gets the slow project's budget
 test('a whole fp16 trajectory stays within 1e-2 of float32 (and differs from it)', async () => {
   const ref = await trajectory('fp32');
   const half = await trajectory('fp16');
