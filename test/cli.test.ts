@@ -119,6 +119,9 @@ describe('egsde train and egsde eval', () => {
     const ms = await egsde(['eval', '--pack', path.join(ROOT, 'models', 'demo'), '--ms', '90,x']);
     expect(ms.code).toBe(1);
     expect(ms.stderr.trim()).toBe('error input/params_out_of_range: --ms must list positive integers separated by commas, got "90,x"');
+    const ls = await egsde(['eval', '--pack', path.join(ROOT, 'models', 'demo'), '--lambda-s', '100,-5']);
+    expect(ls.code).toBe(1);
+    expect(ls.stderr.trim()).toBe('error input/params_out_of_range: --lambda-s must list numbers >= 0 separated by commas, got "100,-5"');
   }, 120000);
 
   test('a tiny training from two folders: progress lines with ETA, the summary, a pack `egsde translate` serves', async () => {

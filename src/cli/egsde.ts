@@ -6,7 +6,7 @@
  *   egsde translate IMAGE --pack demo --out OUT.png [--sampler EGSDE|SDEDIT|ILVR] [--steps N] [--M N]
  *                   [--seed N] [--lambda-s X] [--lambda-i X] [--repeats N] [--models DIR]
  *   egsde train --source DIR --target DIR --size 32|64 --out models/NAME [--work DIR] [--restart] [--force]
- *   egsde eval --pack models/NAME [--n 128] [--frontier [--ms 90,120,200] | --steps-only | --methods-only] [--data heldout|procedural]
+ *   egsde eval --pack models/NAME [--n 128] [--frontier [--ms 90,120,200] [--lambda-s 100,200] | --steps-only | --methods-only] [--data heldout|procedural]
  *   egsde serve | egsde worker      the service (as `npm start`) | an engine worker (as `npm run worker`)
  * The keys commands use DATABASE_URL (default file:./data/egsde.db), as the server does.
  */
@@ -19,7 +19,7 @@ import { openDatabase } from '../db/client';
 import { loadConfig } from '../config';
 import { PrismaApiKeyStore } from '../adapters/prisma/api-key-store';
 import type { ApiKeyStore } from '../auth/keys';
-import { intListOption, numberOption, summaryLine, translate, type TranslateOptions } from './translate';
+import { intListOption, nonNegativeListOption, numberOption, summaryLine, translate, type TranslateOptions } from './translate';
 import { HELDOUT_DIR, HELDOUT_INDEX, MIN_HELDOUT, trainPack, TRAINING_DEFAULTS } from '../training/train-pack';
 import { CodedError } from '../errors';
 import * as fs from 'fs';
@@ -164,16 +164,17 @@ export function cli(argv: string[]): Promise<void> {
     .option('--frontier', 'only the realism-faithfulness frontier (default when nothing else is asked)', false)
     .option('--steps-only', 'only the quality-versus-steps table', false)
     .option('--ms <list>', 'the frontier\'s start times M, comma-separated (default 40,60,90,120,200,400)', intListOption('--ms'))
+    .option('--lambda-s <list>', 'the frontier\'s lambda_s sweep, comma-separated (default 0, 0.5, 1, 2 and 4 times the pack\'s)', nonNegativeListOption('--lambda-s'))
     .option('--full', 'the methods table, sweeps and steps table as well as the frontier', false)
     .option('--methods-only', 'only the methods table (SDEdit, ILVR, EGSDE at the pack\'s defaults) and grid.png', false)
     .option('--data <kind>', 'heldout (the pack\'s split; the default when it has one) | procedural (the demo\'s generators)')
     .option('--out <dir>', 'where tables and PNGs go (default <pack>/eval)')
-    .action(async (o: { pack: string; n: number; frontier: boolean; stepsOnly: boolean; full: boolean; methodsOnly: boolean; ms?: number[]; data?: string; out?: string }) => {
+    .action(async (o: { pack: string; n: number; frontier: boolean; stepsOnly: boolean; full: boolean; methodsOnly: boolean; ms?: number[]; lambdaS?: number[]; data?: string; out?: string }) => {
       if (!fs.existsSync(path.join(o.pack, 'pack.json'))) throw new CodedError('train/invalid_option', `${o.pack} is not a pack folder (no pack.json)`, { option: '--pack', value: o.pack });
       const { evaluate } = await import('../training/evaluate');
       // the split egsde train held out, when the pack has one
       const data = (o.data ?? (fs.existsSync(path.join(o.pack, HELDOUT_DIR, HELDOUT_INDEX)) ? 'heldout' : undefined)) as 'heldout' | 'procedural' | undefined;
-      await evaluate({ packDir: o.pack, n: o.n, data, stepsOnly: o.stepsOnly, frontierOnly: !o.full && !o.stepsOnly && !o.methodsOnly, sweeps: !o.methodsOnly, frontier: o.ms ? { Ms: o.ms } : undefined, outDir: o.out });
+      await evaluate({ packDir: o.pack, n: o.n, data, stepsOnly: o.stepsOnly, frontierOnly: !o.full && !o.stepsOnly && !o.methodsOnly, sweeps: !o.methodsOnly, frontier: { Ms: o.ms, lambdaS: o.lambdaS }, outDir: o.out });
     });
   program
     .command('serve')

@@ -55,6 +55,15 @@ export function intListOption(flag: string) {
   };
 }
 
+/** A comma-separated list of numbers >= 0 (e.g. egsde eval --lambda-s 100,200). */
+export function nonNegativeListOption(flag: string) {
+  return (v: string): number[] => {
+    const list = v.split(',').map((x) => (x.trim() === '' ? NaN : Number(x.trim())));
+    if (!list.every((n) => Number.isFinite(n) && n >= 0)) throw new CodedError('input/params_out_of_range', `${flag} must list numbers >= 0 separated by commas, got ${JSON.stringify(v)}`, { field: flag });
+    return list;
+  };
+}
+
 /** A `--pack` that names a folder holding a pack.json: that folder's pack (by its manifest's name). */
 function packFolderOf(pack: string): { dir: string; name: string } | null {
   const looksLikePath = pack.includes('/') || pack.includes(path.sep) || pack.startsWith('.');

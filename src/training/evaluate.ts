@@ -34,8 +34,8 @@ export interface EvalOptions {
    * demo's domains, heldout otherwise
    */
   data?: EvalDataKind;
-  /** the frontier's start times, steps per run at most, and lambda_s multiples (tests use fewer) */
-  frontier?: { Ms?: number[]; steps?: number; lambdaScales?: number[] };
+  /** the frontier's start times, steps per run at most, and its lambda_s sweep's values (default 0, 0.5, 1, 2 and 4 times the pack's) */
+  frontier?: { Ms?: number[]; steps?: number; lambdaS?: number[] };
   /** source images translated per configuration. Default 64 */
   n?: number;
   /** procedural data: target images for the FID reference. Default 512 */
@@ -349,6 +349,7 @@ async function grid(columns: Float32Array[], rows: number, S: number): Promise<B
 }
 
 interface FrontierRun {
+  M: number;
   scores: MethodScores;
   out: Float32Array;
   ok: boolean[];
@@ -375,6 +376,17 @@ export interface Comparison {
   ilvrNearest: string;
   ilvrDifference: number;
   ilvrCi: Interval;
+  /** ILVR at EGSDE's M (the paper's Table 1 comparison: same M, same steps), and the paired difference */
+  ilvrSameM: string;
+  ilvrSameMDifference: number;
+  ilvrSameMCi: Interval;
+  /** whether EGSDE's per-method FID interval lies wholly apart from SDEdit's, and from ILVR's at the same M */
+  apart: { sdedit: boolean; ilvrSameM: boolean };
+}
+
+/** Two intervals that share no point. */
+export function intervalsApart(a: Interval | undefined, b: Interval | undefined): boolean {
+  return !!a && !!b && (a[1] < b[0] || b[1] < a[0]);
 }
 
 /** ILVR's FID at a given L2 on its curve (points sorted by L2), interpolating log FID; NaN outside. */
@@ -399,6 +411,8 @@ async function matchedComparisons(judge: Judge, egsde: FrontierRun[], sdedit: Fr
       const vsS = await judge.pairedFidDifference(e.out, e.ok, s.out, s.ok);
       const nearest = [...ilvr].sort((a, b) => Math.abs(a.scores.l2 - e.scores.l2) - Math.abs(b.scores.l2 - e.scores.l2))[0];
       const vsI = await judge.pairedFidDifference(e.out, e.ok, nearest.out, nearest.ok);
+      const sameM = ilvr.find((r) => r.M === e.M);
+      const vsM = sameM ? await judge.pairedFidDifference(e.out, e.ok, sameM.out, sameM.ok) : { difference: NaN, ci: [NaN, NaN] as Interval };
       out.push({
         egsde: e.scores.label,
         egsdeL2: e.scores.l2,
@@ -413,6 +427,10 @@ async function matchedComparisons(judge: Judge, egsde: FrontierRun[], sdedit: Fr
         ilvrNearest: `${nearest.scores.label} (L2 ${nearest.scores.l2.toFixed(3)}, FID ${nearest.scores.fid.toFixed(2)})`,
         ilvrDifference: vsI.difference,
         ilvrCi: vsI.ci,
+        ilvrSameM: sameM ? `${sameM.scores.label} (L2 ${sameM.scores.l2.toFixed(3)}, FID ${sameM.scores.fid.toFixed(2)})` : '-',
+        ilvrSameMDifference: vsM.difference,
+        ilvrSameMCi: vsM.ci,
+        apart: { sdedit: intervalsApart(e.scores.ci?.fid, s.scores.ci?.fid), ilvrSameM: intervalsApart(e.scores.ci?.fid, sameM?.scores.ci?.fid) },
       });
     }
   }
@@ -423,8 +441,9 @@ export function formatComparisons(rows: Comparison[], title: string): string {
   if (rows.length === 0) return `${title}\n(no SDEdit run within ${100 * MATCH_L2}% of an EGSDE run's L2)\n`;
   const f = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : '-');
   const ci = (c: Interval) => `[${f(c[0])}, ${f(c[1])}]`;
-  const header = ['EGSDE', 'L2', 'FID', 'SDEdit', 'L2', 'FID', 'FID lower by', 'FID(EGSDE) - FID(SDEdit)', 'ILVR FID at that L2', 'vs nearest ILVR run: difference'];
-  const body = rows.map((r) => [r.egsde, f(r.egsdeL2, 3), f(r.egsdeFid), r.sdedit, f(r.sdeditL2, 3), f(r.sdeditFid), `${f(100 * r.fidReduction, 0)}%`, `${f(r.difference)} ${ci(r.ci)}`, f(r.ilvrFidAtL2), `${r.ilvrNearest}: ${f(r.ilvrDifference)} ${ci(r.ilvrCi)}`]);
+  const yes = (b: boolean) => (b ? 'yes' : 'no');
+  const header = ['EGSDE', 'L2', 'FID', 'SDEdit', 'L2', 'FID', 'FID lower by', 'FID(EGSDE) - FID(SDEdit)', 'ILVR FID at that L2', 'vs nearest ILVR run: difference', 'vs ILVR at the same M: difference', 'FID intervals apart: SDEdit, ILVR same M'];
+  const body = rows.map((r) => [r.egsde, f(r.egsdeL2, 3), f(r.egsdeFid), r.sdedit, f(r.sdeditL2, 3), f(r.sdeditFid), `${f(100 * r.fidReduction, 0)}%`, `${f(r.difference)} ${ci(r.ci)}`, f(r.ilvrFidAtL2), `${r.ilvrNearest}: ${f(r.ilvrDifference)} ${ci(r.ilvrCi)}`, `${r.ilvrSameM}: ${f(r.ilvrSameMDifference)} ${ci(r.ilvrSameMCi)}`, `${yes(r.apart.sdedit)}, ${yes(r.apart.ilvrSameM)}`]);
   const w = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i])).join(' | ')} |`;
   return [title, line(header), `|${w.map((x) => '-'.repeat(x + 2)).join('|')}|`, ...body.map(line), ''].join('\n');
@@ -526,18 +545,18 @@ export async function evaluate(opts: EvalOptions = {}): Promise<{ tables: string
         const p = paramsAt(sampler, M);
         const r = await run(`${name} M = ${M}${sampler === 'egsde' && p.lambdaI !== base.lambdaI ? ` (lambda_i ${p.lambdaI})` : ''}`, p);
         rows.push(r.s);
-        outputs[sampler].push({ scores: r.s, out: r.out, ok: r.ok });
+        outputs[sampler].push({ M, scores: r.s, out: r.out, ok: r.ok });
       }
       section(`frontier_${sampler}`, `${name} over M (at most ${maxSteps} respaced steps, N = ${nSources}, 95% bootstrap intervals)`, rows);
       curves.push({ name, color, points: rows.map((r, i) => ({ label: `M ${Ms[i]}`, l2: r.l2, fid: r.fid, l2Ci: r.ci?.l2, fidCi: r.ci?.fid })) });
     }
     const Mls = Ms.includes(FRONTIER_LAMBDA_M) ? FRONTIER_LAMBDA_M : Ms[Math.floor(Ms.length / 2)];
     const rowsL: MethodScores[] = [];
-    const lambdas = (opts.frontier?.lambdaScales ?? [0, 0.5, 1, 2, 4]).map((k) => k * base.lambdaS);
+    const lambdas = opts.frontier?.lambdaS ?? [0, 0.5, 1, 2, 4].map((k) => k * base.lambdaS);
     for (const ls of lambdas) {
       const r = await run(`EGSDE M = ${Mls}, lambda_s = ${ls}`, paramsAt('egsde', Mls, ls));
       rowsL.push(r.s);
-      outputs.lambdaS.push({ scores: r.s, out: r.out, ok: r.ok });
+      outputs.lambdaS.push({ M: Mls, scores: r.s, out: r.out, ok: r.ok });
     }
     section('frontier_lambdaS', `EGSDE over lambda_s at M = ${Mls} (N = ${nSources}, 95% bootstrap intervals)`, rowsL);
     curves.push({ name: `EGSDE, lambda_s at M ${Mls}`, color: '#9467bd', points: rowsL.map((r, i) => ({ label: `ls ${lambdas[i]}`, l2: r.l2, fid: r.fid, l2Ci: r.ci?.l2, fidCi: r.ci?.fid })) });

@@ -160,7 +160,7 @@ describe('a tiny training', () => {
     expect(result.type).toBe('result');
 
     const evalOut = path.join(root, 'eval-tiny');
-    const { results } = await evaluate({ packDir: out, n: 4, data: 'heldout', frontierOnly: true, frontier: { Ms: [40], steps: 4, lambdaScales: [0, 1] }, outDir: evalOut, log: () => {} });
+    const { results } = await evaluate({ packDir: out, n: 4, data: 'heldout', frontierOnly: true, frontier: { Ms: [40], steps: 4, lambdaS: [0, 100] }, outDir: evalOut, log: () => {} });
     expect(Object.keys(results)).toEqual(['frontier_sdedit', 'frontier_ilvr', 'frontier_egsde', 'frontier_lambdaS']);
     for (const rows of Object.values(results)) for (const r of rows) expect(Number.isFinite(r.l2)).toBe(true);
     expect(fs.existsSync(path.join(evalOut, 'frontier.png'))).toBe(true);
